@@ -1,0 +1,230 @@
+"""The clean, typed domain model every layer above the ACL works with.
+
+Amounts are ``Money`` (Decimal + ISO currency). Free text that comes from the ERP is typed
+``UntrustedText`` so the gateway can mark it as data, never instructions, before a model sees it.
+Every entity read from the ERP carries a ``version``: a digest of its content, used for optimistic
+concurrency (a proposal records the versions it relied on; commit refuses if they changed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+COMPANY_CURRENCY = "BRL"
+
+
+class Untrusted:
+    """Marker placed in a field's metadata: its text came from the ERP and may say anything."""
+
+    def __repr__(self) -> str:
+        return "Untrusted()"
+
+
+UNTRUSTED = Untrusted()
+UntrustedText = Annotated[str, UNTRUSTED]
+
+
+class DomainModel(BaseModel):
+    """Base of every domain type: immutable, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Money(DomainModel):
+    amount: Decimal
+    currency: str = COMPANY_CURRENCY
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount:,.2f}"
+
+
+def money(amount: Decimal | int | str, currency: str = COMPANY_CURRENCY) -> Money:
+    """Build a Money rounded to cents."""
+    return Money(amount=Decimal(str(amount)).quantize(Decimal("0.01")), currency=currency)
+
+
+def content_version(payload: dict[str, Any]) -> str:
+    """A short, stable digest of a record's content (its optimistic-concurrency version)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def record_ref(kind: str, code: str) -> str:
+    """The reference of one ERP record, e.g. ``customer:C00012``; used as a version key."""
+    return f"{kind}:{code}"
+
+
+class Customer(DomainModel):
+    code: str
+    name: str
+    short_name: str
+    tax_id: str
+    city: str
+    state: str
+    credit_limit: Money
+    open_orders_total: Money = Field(description="value of this customer's open sales orders")
+    blocked: bool
+    memo: UntrustedText = ""
+    version: str = ""
+
+
+class Supplier(DomainModel):
+    code: str
+    name: str
+    short_name: str
+    tax_id: str
+    city: str
+    state: str
+    email: str
+    blocked: bool
+    memo: UntrustedText = ""
+    version: str = ""
+
+
+class Product(DomainModel):
+    code: str
+    description: str
+    unit: str
+    list_price: Money
+    standard_cost: Money
+    reorder_point: Decimal
+    blocked: bool
+    memo: UntrustedText = ""
+    version: str = ""
+
+
+class Warehouse(StrEnum):
+    MAIN = "main"
+    SECONDARY = "secondary"
+
+
+class StockLevel(DomainModel):
+    product_code: str
+    warehouse: Warehouse
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+
+
+class StockReport(DomainModel):
+    product_code: str
+    description: str
+    unit: str
+    reorder_point: Decimal
+    levels: list[StockLevel]
+    total_available: Decimal
+    below_reorder_point: bool
+
+
+class SalesOrderStatus(StrEnum):
+    OPEN = "open"
+    CREDIT_HOLD = "credit_hold"
+    INVOICED = "invoiced"
+    CANCELLED = "cancelled"
+
+
+class OrderLine(DomainModel):
+    line_no: int
+    product_code: str
+    quantity: Decimal
+    unit_price: Money
+    total: Money
+
+
+class SalesOrder(DomainModel):
+    number: str
+    customer_code: str
+    issued_on: date
+    status: SalesOrderStatus
+    lines: list[OrderLine]
+    total: Money
+    memo: UntrustedText = ""
+    version: str = ""
+
+
+class PurchaseOrderStatus(StrEnum):
+    OPEN = "open"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class PurchaseOrder(DomainModel):
+    number: str
+    supplier_code: str
+    issued_on: date
+    cost_center: str
+    status: PurchaseOrderStatus
+    lines: list[OrderLine]
+    total: Money
+    memo: UntrustedText = ""
+    reference: str = Field(default="", description="external reference (Countersign's idempotency key)")
+    version: str = ""
+
+
+class Budget(DomainModel):
+    cost_center: str
+    description: str
+    year: int
+    annual: Money
+    committed: Money
+    spent: Money
+    available: Money
+    version: str = ""
+
+
+class AccountKind(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class GLAccount(DomainModel):
+    code: str
+    name: str
+    kind: AccountKind
+    postable: bool = Field(description="analytic account that accepts postings (not a summary account)")
+    blocked: bool
+
+
+class AccountBalance(DomainModel):
+    account: GLAccount
+    as_of: date
+    debits: Money
+    credits: Money
+    balance: Money = Field(description="debits minus credits (positive = debit balance)")
+
+
+class JournalLine(DomainModel):
+    account_code: str
+    debit: Money
+    credit: Money
+
+
+class JournalEntry(DomainModel):
+    number: str
+    entry_date: date
+    description: UntrustedText
+    lines: list[JournalLine]
+    reference: str = ""
+
+
+class Receipt(DomainModel):
+    """What the ERP answers when a command lands (or is replayed from the ledger)."""
+
+    action: str
+    document_type: str
+    document_id: str
+    summary: str
+    idempotency_key: str
+    fingerprint: str
+    committed_at: datetime
+    replayed: bool = Field(default=False, description="true when returned from the ledger, not a new write")
