@@ -68,7 +68,8 @@ def _journal_entry(args: s.ProposeJournalEntryArgs, today: date) -> Command:
         entry_date=args.entry_date or today,
         description=args.description,
         lines=[
-            JournalLineSpec(account_code=ln.account_code, debit=ln.debit, credit=ln.credit) for ln in args.lines
+            JournalLineSpec(account_code=ln.account_code, debit=ln.debit, credit=ln.credit)
+            for ln in args.lines
         ],
     )
 

@@ -1,0 +1,360 @@
+"""The ``countersign`` command line. Every command that reports takes ``--json``.
+
+Exit codes: 0 ok; 1 refused or failed (one line on stderr saying why); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from agent.approvals import Proposal, ProposalStatus
+from agent.service import USER_ERRORS, AgentService, ChatResult, build_service
+from agent.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Countersign: an AI agent that proposes ERP writes; people approve; the ERP commits once.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+approvals_app = typer.Typer(help="List and inspect proposals.", no_args_is_help=True)
+tools_app = typer.Typer(help="The gateway's named tools.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(tools_app, name="tools")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+UserOpt = Annotated[str, typer.Option("--user", "-u", help="who you are (a configured user id)")]
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except Exception as exc:  # pydantic's multi-line errors become one line for the user
+        fail(f"bad configuration: {str(exc).splitlines()[0]} — {' '.join(str(exc).split())[:300]}")
+
+
+@contextmanager
+def service() -> Iterator[AgentService]:
+    from agent.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_file, settings.log_level)
+    svc = guarded(lambda: build_service(settings))
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run an action; a refusal or failure becomes one line on stderr and exit code 1."""
+    try:
+        return action()
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    except Exception as exc:
+        if os.environ.get("COUNTERSIGN_DEBUG"):
+            raise
+        fail(f"{type(exc).__name__}: {exc} (set COUNTERSIGN_DEBUG=1 for the traceback)")
+
+
+def emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def describe(proposal: Proposal) -> str:
+    lines = [
+        f"{proposal.id}  {proposal.status:<10} {proposal.action}  requested by {proposal.requester}"
+        f"  {proposal.created_at:%Y-%m-%d %H:%M} UTC",
+        f"  {proposal.summary}",
+    ]
+    for decision in proposal.approvals:
+        extra = f": {decision.reason}" if decision.reason else ""
+        edits = f" edits {decision.edits}" if decision.edits else ""
+        lines.append(f"  {decision.decision} by {decision.actor}{edits}{extra}")
+    if proposal.receipt:
+        lines.append(
+            f"  committed: {proposal.receipt['summary']} (document {proposal.receipt['document_id']})"
+        )
+    if proposal.error:
+        lines.append(f"  failed: {proposal.error}")
+    return "\n".join(lines)
+
+
+# ---- seed ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def seed(
+    reset: Annotated[bool, typer.Option(help="wipe the bundled ERP first")] = False,
+    scale: Annotated[int, typer.Option(min=1, max=100, help="multiply the amount of demo data")] = 1,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="do nothing if the ERP already has data")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create and fill the bundled legacy ERP with deterministic demo data."""
+    from erp_acl.legacy.seed import erp_has_data, seed_legacy_erp
+
+    settings = _settings()
+    from agent.db import make_engine
+
+    engine = make_engine(settings.erp_database_url)
+    try:
+        if if_empty and not reset and erp_has_data(engine):
+            if as_json:
+                emit({"seeded": False, "reason": "already has data"})
+            else:
+                typer.echo(f"The ERP at {settings.erp_database_url} already has data; keeping it.")
+            return
+
+        def progress(table: str, done: int, total: int) -> None:
+            if not as_json:
+                typer.echo(f"\r  {table:<24} {done:>7}/{total:<7}", nl=done >= total, err=True)
+
+        summary = guarded(lambda: seed_legacy_erp(engine, scale=scale, reset=reset, progress=progress))
+    finally:
+        engine.dispose()
+    if as_json:
+        emit({"seeded": True, "counts": summary.counts})
+    else:
+        counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items())
+        typer.echo(f"Seeded the legacy ERP at {settings.erp_database_url}: {counts}.")
+
+
+# ---- chat ---------------------------------------------------------------------------------------
+
+
+def _print_chat(result: ChatResult) -> None:
+    typer.echo(result.reply)
+    for proposal in result.proposals:
+        typer.echo(f"\n[proposal {proposal.id} · {proposal.status}] {proposal.summary}")
+    typer.echo(f"\n(thread {result.thread_id})", err=True)
+
+
+@app.command()
+def chat(
+    text: Annotated[
+        str | None, typer.Argument(help="your request; omit it for an interactive session")
+    ] = None,
+    user: UserOpt = "alice",
+    thread: Annotated[str | None, typer.Option("--thread", "-t", help="continue this conversation")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Talk to the agent: one request, or an interactive session when no text is given."""
+    with service() as svc:
+        guarded(lambda: svc.user(user))
+        if text is not None:
+            result = guarded(lambda: svc.chat(user, text, thread))
+            emit(result.as_json()) if as_json else _print_chat(result)
+            return
+        _repl(svc, user, thread)
+
+
+REPL_HELP = """Commands: /new (start a new conversation), /approvals (pending proposals),
+/show ID (one proposal), /history, /help, /quit. Anything else is a message to the agent."""
+
+
+def _repl(svc: AgentService, user: str, thread: str | None) -> None:
+    who = svc.user(user)
+    typer.echo(f"Countersign — chatting as {who.name} ({user}). {REPL_HELP}")
+    typer.echo('Try: "how many hex bolts M8 do we have?" or "order 400 hex bolts M8 from Fastenal"')
+    while True:
+        try:
+            line = input(f"{user}> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return
+        if line == "/help":
+            typer.echo(REPL_HELP)
+        elif line == "/new":
+            thread = None
+            typer.echo("(new conversation)")
+        elif line == "/approvals":
+            pending = svc.proposals(status="pending")
+            typer.echo("\n".join(describe(p) for p in pending) or "No pending proposals.")
+        elif line.startswith("/show "):
+            shown = _repl_step(svc.proposal, line.split(maxsplit=1)[1])
+            if shown is not None:
+                typer.echo(describe(shown))
+        elif line == "/history":
+            for message in svc.messages(thread) if thread else []:
+                typer.echo(f"[{message.type}] {message.content}")
+        else:
+            result = _repl_step(svc.chat, user, line, thread)
+            if result is not None:
+                _print_chat(result)
+                thread = result.thread_id
+                if result.proposals:
+                    # The conversation now waits for an approver; the next message starts a fresh one.
+                    typer.echo("(waiting for approval; your next message starts a new conversation)")
+                    thread = None
+
+
+def _repl_step(action: Callable[..., T], *args: Any) -> T | None:
+    try:
+        return action(*args)
+    except USER_ERRORS as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return None
+
+
+# ---- approvals ----------------------------------------------------------------------------------
+
+
+@approvals_app.command("list")
+def approvals_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, approved, rejected, committed, failed…")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="only what this approver may decide")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List proposals (all statuses by default, newest first)."""
+    allowed = ("pending", "approved", "rejected", "expired", "committing", "committed", "failed")
+    if status is not None and status not in allowed:
+        typer.echo(f"error: unknown status {status!r}; one of {', '.join(allowed)}", err=True)
+        raise typer.Exit(2)
+    with service() as svc:
+        found: list[Proposal] = guarded(
+            lambda: svc.pending_approvals(user) if user is not None else svc.proposals(status=_status(status))
+        )
+        if as_json:
+            emit([p.as_json() for p in found])
+        else:
+            typer.echo("\n".join(describe(p) for p in found) or "No proposals.")
+
+
+def _status(value: str | None) -> ProposalStatus | None:
+    return value  # type: ignore[return-value]  # checked against the allowed list above
+
+
+@approvals_app.command("show")
+def approvals_show(proposal_id: str, as_json: JsonFlag = False) -> None:
+    """Show one proposal: payload, key, fingerprint, decisions, receipt."""
+    with service() as svc:
+        proposal = guarded(lambda: svc.proposal(proposal_id))
+        if as_json:
+            emit(proposal.as_json())
+        else:
+            typer.echo(describe(proposal))
+            typer.echo(f"  payload: {json.dumps(proposal.payload, ensure_ascii=False)}")
+            typer.echo(f"  idempotency key: {proposal.idempotency_key}")
+            typer.echo(f"  fingerprint: {proposal.fingerprint}")
+
+
+@app.command()
+def approve(
+    proposal_id: str,
+    user: UserOpt,
+    edit: Annotated[
+        list[str] | None,
+        typer.Option("--edit", help="change a field before approving: field=value (repeatable)"),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Approve a pending proposal (optionally with edits); the write then commits exactly once."""
+    from agent.edits import parse_edit_pairs
+
+    with service() as svc:
+        if edit:
+            edits = guarded(lambda: parse_edit_pairs(edit))
+            proposal = guarded(lambda: svc.decide(proposal_id, user, "edit", edits=edits))
+        else:
+            proposal = guarded(lambda: svc.decide(proposal_id, user, "approve"))
+        emit(proposal.as_json()) if as_json else typer.echo(describe(proposal))
+        if proposal.status == "failed":
+            raise typer.Exit(1)
+
+
+@app.command()
+def reject(
+    proposal_id: str,
+    user: UserOpt,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (the requester will see it)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject a pending proposal with a reason; nothing is written."""
+    with service() as svc:
+        proposal = guarded(lambda: svc.decide(proposal_id, user, "reject", reason=reason))
+        emit(proposal.as_json()) if as_json else typer.echo(describe(proposal))
+
+
+@app.command()
+def recover(as_json: JsonFlag = False) -> None:
+    """Finish approved proposals whose commit was interrupted (crash, ERP outage). Safe to repeat."""
+    with service() as svc:
+        finished = guarded(svc.recover)
+        if as_json:
+            emit([p.as_json() for p in finished])
+        else:
+            typer.echo("\n".join(describe(p) for p in finished) or "Nothing to recover.")
+
+
+# ---- tools --------------------------------------------------------------------------------------
+
+
+@tools_app.command("list")
+def tools_list(as_json: JsonFlag = False) -> None:
+    """The named tools the agent may call."""
+    specs = AgentService.tool_specs()
+    if as_json:
+        emit([s.as_json() for s in specs])
+        return
+    for spec in specs:
+        typer.echo(f"{spec.name:<34} {spec.kind:<8} {spec.description}")
+
+
+@tools_app.command("call")
+def tools_call(
+    name: str,
+    user: UserOpt,
+    args: Annotated[
+        str, typer.Option("--args", help='arguments as a JSON object, e.g. {"query": "bolt"}')
+    ] = "{}",
+    as_json: JsonFlag = False,
+) -> None:
+    """Call one tool through the gateway exactly as the agent would (propose_* files a proposal)."""
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        typer.echo(f"error: --args is not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(parsed, dict):
+        typer.echo("error: --args must be a JSON object", err=True)
+        raise typer.Exit(2)
+    with service() as svc:
+        result = guarded(lambda: svc.call_tool(name, parsed, user))
+        data = result.as_json() if isinstance(result, Proposal) else result
+        if as_json:
+            emit({"tool": name, "result": data})
+        elif isinstance(result, Proposal):
+            typer.echo(describe(result))
+        else:
+            emit(data)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,82 @@
+"""Settings of one Countersign installation (environment, ``.env`` or a secrets directory).
+
+Every variable has the prefix ``COUNTERSIGN_`` except the OpenAI ones, which keep the names
+their SDK users already know. Secrets are ``SecretStr``: never logged, never put in a prompt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COUNTERSIGN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        secrets_dir=None,
+    )
+
+    data_dir: Path = Field(default=Path("var"), description="holds every embedded database and file")
+    model: str = Field(
+        default="offline",
+        description="'offline' (deterministic planner) or 'openai:<model>' (any OpenAI-compatible endpoint)",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "COUNTERSIGN_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "COUNTERSIGN_OPENAI_BASE_URL")
+    )
+    openai_use_responses_api: bool = Field(
+        default=False,
+        description="Chat Completions works with every compatible server; Responses only with OpenAI",
+    )
+    openai_timeout_seconds: float = 60.0
+    users_file: Path | None = Field(default=None, description="users and roles (TOML); default: demo users")
+    erp_url: str | None = Field(
+        default=None, description="legacy ERP database URL; default: SQLite in data_dir"
+    )
+    database_url: str | None = Field(
+        default=None, description="app database URL; default: SQLite in data_dir"
+    )
+    checkpoint_path: Path | None = Field(default=None, description="LangGraph checkpoints; default: data_dir")
+    recursion_limit: int = Field(default=40, ge=5, description="max graph steps per user turn")
+    log_level: str = "INFO"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value != "offline" and not (value.startswith("openai:") and len(value) > len("openai:")):
+            raise ValueError(f"COUNTERSIGN_MODEL must be 'offline' or 'openai:<model>', not {value!r}")
+        return value
+
+    @property
+    def erp_database_url(self) -> str:
+        return self.erp_url or f"sqlite:///{self.data_dir / 'legacy_erp.db'}"
+
+    @property
+    def app_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'countersign.db'}"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.checkpoint_path or self.data_dir / "checkpoints.db"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "countersign.jsonl"
+
+
+def load_settings(secrets_dir: Path | None = None) -> Settings:
+    """Read settings from the environment, ``.env`` and, if given or set, a secrets directory."""
+    import os
+
+    directory = secrets_dir or (Path(p) if (p := os.environ.get("COUNTERSIGN_SECRETS_DIR")) else None)
+    if directory is not None:
+        return Settings(_secrets_dir=directory)  # type: ignore[call-arg]
+    return Settings()
