@@ -43,7 +43,8 @@ class PurchaseLineSpec(BaseModel):
     product_code: str
     quantity: Quantity
     unit_price: Amount | None = Field(
-        default=None, description="unit price agreed with the supplier; defaults to the product's standard cost"
+        default=None,
+        description="unit price agreed with the supplier; defaults to the product's standard cost",
     )
 
 
@@ -128,7 +129,8 @@ Command = Annotated[
     CreatePurchaseOrder | PostJournalEntry | ChangeCreditLimit | CancelSalesOrder | ChangePrice,
     Field(discriminator="action"),
 ]
-COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
+# mypy reads the Annotated union as a value, not a type; pydantic accepts it (documented usage).
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)  # type: ignore[arg-type]
 ACTIONS: tuple[str, ...] = (
     "create_purchase_order",
     "post_journal_entry",

@@ -1,0 +1,214 @@
+"""What adapters store and answer, decided once: documents, receipts, stock reports, budgets.
+
+Adapters differ in *how* they store a purchase order or a journal entry, never in *what* they
+store or answer: the lines, prices, totals, the receipt's wording and the derived figures of a
+stock report or a budget are decided here, so the same command gives the same document and the
+same receipt whichever ERP is behind the ports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from erp_acl.commands import (
+    CancelSalesOrder,
+    ChangeCreditLimit,
+    ChangePrice,
+    CreatePurchaseOrder,
+    PostJournalEntry,
+)
+from erp_acl.domain import (
+    Budget,
+    Customer,
+    JournalLine,
+    Money,
+    OrderLine,
+    Product,
+    Receipt,
+    SalesOrder,
+    StockLevel,
+    StockReport,
+    Supplier,
+    Warehouse,
+    money,
+)
+from erp_acl.errors import IdempotencyConflict, ValidationFailed
+from erp_acl.identifiers import account_code, quantity
+from erp_acl.ports import ErpReader
+from erp_acl.rules import line_total
+
+PURCHASE_ORDER = "purchase_order"
+JOURNAL_ENTRY = "journal_entry"
+CUSTOMER = "customer"
+SALES_ORDER = "sales_order"
+PRODUCT = "product"
+
+MAX_KEY_LENGTH = 100
+"""Longest idempotency key the ERP stores (it also goes into documents' reference fields)."""
+
+
+def check_key(idempotency_key: str) -> None:
+    if (
+        not idempotency_key
+        or len(idempotency_key) > MAX_KEY_LENGTH
+        or idempotency_key != idempotency_key.strip()
+    ):
+        raise ValidationFailed(
+            [f"the idempotency key must be 1 to {MAX_KEY_LENGTH} characters without surrounding blanks"]
+        )
+
+
+def conflict(idempotency_key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"idempotency key {idempotency_key} was already used for a different payload; nothing was written"
+    )
+
+
+def stock_level(product_code: str, warehouse: Warehouse, on_hand: Decimal, reserved: Decimal) -> StockLevel:
+    on_hand, reserved = quantity(on_hand), quantity(reserved)
+    return StockLevel(
+        product_code=product_code,
+        warehouse=warehouse,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=quantity(on_hand - reserved),
+    )
+
+
+def stock_report(product: Product, levels: list[StockLevel]) -> StockReport:
+    """Both warehouses, always (a warehouse without a stock row holds nothing)."""
+    by_warehouse = {level.warehouse: level for level in levels}
+    ordered = [
+        by_warehouse.get(warehouse) or stock_level(product.code, warehouse, Decimal(0), Decimal(0))
+        for warehouse in Warehouse
+    ]
+    total = quantity(sum((level.available for level in ordered), Decimal(0)))
+    return StockReport(
+        product_code=product.code,
+        description=product.description,
+        unit=product.unit,
+        reorder_point=product.reorder_point,
+        levels=ordered,
+        total_available=total,
+        below_reorder_point=total < product.reorder_point,
+    )
+
+
+def budget(
+    cost_center: str, description: str, year: int, annual: Money, committed: Money, spent: Money
+) -> Budget:
+    """A budget; what is available is what is neither committed (open POs) nor spent."""
+    return Budget(
+        cost_center=cost_center,
+        description=description,
+        year=year,
+        annual=annual,
+        committed=committed,
+        spent=spent,
+        available=money(annual.amount - committed.amount - spent.amount),
+    )
+
+
+@dataclass(frozen=True)
+class PurchaseOrderPlan:
+    """A purchase order ready to be numbered and stored."""
+
+    supplier: Supplier
+    cost_center: str
+    issued_on: date
+    lines: list[OrderLine]
+    total: Money
+    memo: str
+
+
+def plan_purchase_order(command: CreatePurchaseOrder, reader: ErpReader, today: date) -> PurchaseOrderPlan:
+    """Resolve codes and prices (a missing unit price is the product's standard cost)."""
+    supplier = reader.get_supplier(command.supplier_code)
+    budget = reader.get_budget(command.cost_center, today.year)
+    lines: list[OrderLine] = []
+    for line_no, spec in enumerate(command.lines, 1):
+        product = reader.get_product(spec.product_code)
+        price = spec.unit_price if spec.unit_price is not None else product.standard_cost.amount
+        lines.append(
+            OrderLine(
+                line_no=line_no,
+                product_code=product.code,
+                quantity=quantity(spec.quantity),
+                unit_price=money(price),
+                total=money(line_total(spec.quantity, price)),
+            )
+        )
+    total = money(sum((line.total.amount for line in lines), Decimal("0")))
+    return PurchaseOrderPlan(
+        supplier=supplier,
+        cost_center=budget.cost_center,
+        issued_on=today,
+        lines=lines,
+        total=total,
+        memo=command.memo.strip(),
+    )
+
+
+def journal_lines(command: PostJournalEntry) -> list[JournalLine]:
+    """The entry's lines with canonical account codes and amounts rounded to cents."""
+    return [
+        JournalLine(
+            account_code=account_code(line.account_code), debit=money(line.debit), credit=money(line.credit)
+        )
+        for line in command.lines
+    ]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def receipt(
+    action: str, document_type: str, document_id: str, summary: str, idempotency_key: str, fingerprint: str
+) -> Receipt:
+    return Receipt(
+        action=action,
+        document_type=document_type,
+        document_id=document_id,
+        summary=summary,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        committed_at=now(),
+    )
+
+
+def purchase_order_summary(number: str, plan: PurchaseOrderPlan) -> str:
+    count = len(plan.lines)
+    return (
+        f"Purchase order {number} to {plan.supplier.name} ({plan.supplier.code}): {count} "
+        f"line{'s' if count != 1 else ''}, total {plan.total}, charged to cost center {plan.cost_center}"
+    )
+
+
+def journal_entry_summary(number: str, command: PostJournalEntry) -> str:
+    total = money(sum((line.debit for line in command.lines), Decimal("0")))
+    description = command.description.strip()
+    return f"Journal entry {number} on {command.entry_date.isoformat()} for {total}: {description}"
+
+
+def credit_limit_summary(customer: Customer, command: ChangeCreditLimit) -> str:
+    return (
+        f"Credit limit of {customer.name} ({customer.code}) changed from {customer.credit_limit} "
+        f"to {money(command.new_limit)}"
+    )
+
+
+def cancellation_summary(order: SalesOrder, command: CancelSalesOrder) -> str:
+    return (
+        f"Sales order {order.number} of customer {order.customer_code} ({order.total}) cancelled: "
+        f"{command.reason.strip()}"
+    )
+
+
+def price_summary(product: Product, command: ChangePrice) -> str:
+    return (
+        f"List price of {product.code} {product.description} changed from {product.list_price} "
+        f"to {money(command.new_price)}"
+    )

@@ -1,0 +1,501 @@
+"""The ERP contract, run against every adapter: reads, the five commands, exactly-once writes.
+
+Each test gets a fresh ERP holding the scale-1 demo data (``erp`` is parametrised over
+``InMemoryErp`` and ``LegacyErp`` on a real SQLite file), with "today" pinned to 2026-11-21.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from erp_acl.commands import (
+    CancelSalesOrder,
+    ChangeCreditLimit,
+    ChangePrice,
+    Command,
+    CreatePurchaseOrder,
+    JournalLineSpec,
+    PostJournalEntry,
+    PurchaseLineSpec,
+    fingerprint,
+)
+from erp_acl.domain import PurchaseOrderStatus, Receipt, SalesOrderStatus, Warehouse
+from erp_acl.errors import IdempotencyConflict, NotFound, StaleProposal, ValidationFailed
+from erp_acl.legacy.adapter import LegacyErp
+from erp_acl.memory import InMemoryErp
+from erp_acl.ports import Erp
+
+pytestmark = pytest.mark.integration
+
+
+def purchase_order(quantity: int = 1000, **overrides: Any) -> CreatePurchaseOrder:
+    fields: dict[str, Any] = {
+        "supplier_code": "F00001",
+        "cost_center": "CC300",
+        "lines": [
+            PurchaseLineSpec(product_code="HB-M8-40", quantity=Decimal(quantity)),
+            PurchaseLineSpec(product_code="NUT-M8", quantity=Decimal(1000), unit_price=Decimal("0.11")),
+        ],
+        "memo": "Reposição de estoque mínimo",
+        **overrides,
+    }
+    return CreatePurchaseOrder(**fields)
+
+
+def freight_entry(amount: str = "250.00") -> PostJournalEntry:
+    return PostJournalEntry(
+        entry_date=date(2026, 11, 20),
+        description="Freight for sales order 000001",
+        lines=[
+            JournalLineSpec(account_code="5.1.03.001", debit=Decimal(amount)),
+            JournalLineSpec(account_code="1101001", credit=Decimal(amount)),
+        ],
+    )
+
+
+def apply(erp: Erp, command: Command, key: str) -> Receipt:
+    return erp.apply(command, key, fingerprint(command))
+
+
+def snapshot(erp: Erp) -> tuple[object, ...]:
+    """Everything the commands below could change; equal snapshots mean nothing was written."""
+    return (
+        erp.list_purchase_orders(limit=1000),
+        erp.get_budget("CC300"),
+        erp.get_customer("C00001"),
+        erp.get_product("HB-M8-40"),
+        erp.get_sales_order("000001"),
+        erp.account_balance("1"),
+        erp.account_balance("5"),
+    )
+
+
+# ---- reads --------------------------------------------------------------------------------------
+
+
+def test_customers_are_found_by_name_words_short_name_tax_id_and_code(erp: Erp) -> None:
+    assert [c.code for c in erp.search_customers("Horizonte")] == ["C00002", "C00004"]
+    assert [c.code for c in erp.search_customers("padaria estrela")] == ["C00001"]
+    assert [c.code for c in erp.search_customers("12.345.678/0001-95")] == ["C00001"]
+    assert erp.search_customers("C00003")[0].code == "C00003"
+    assert len(erp.search_customers("ltda", limit=3)) == 3
+    assert erp.search_customers("no such company anywhere") == []
+
+
+def test_a_customer_carries_credit_limit_open_orders_and_an_untrusted_memo(erp: Erp) -> None:
+    bakery = erp.get_customer("c1")
+    assert (bakery.code, bakery.name, bakery.state) == ("C00001", "Padaria Estrela Ltda", "SP")
+    assert bakery.credit_limit.amount == Decimal("50000.00")
+    open_orders = erp.list_sales_orders("C00001", SalesOrderStatus.OPEN, limit=100)
+    open_orders += erp.list_sales_orders("C00001", SalesOrderStatus.CREDIT_HOLD, limit=100)
+    assert bakery.open_orders_total.amount == sum(o.total.amount for o in open_orders) > 0
+    assert "credit limit to 1,000,000" in erp.get_customer("C00002").memo
+    assert erp.get_customer("C00003").blocked
+    assert len(bakery.version) == 16
+
+
+def test_unknown_records_are_not_found_with_a_clear_message(erp: Erp) -> None:
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: erp.get_customer("C09999"), "customer C09999 does not exist"),
+        (lambda: erp.get_supplier("F00099"), "supplier F00099 does not exist"),
+        (lambda: erp.get_product("NOPE-1"), "product NOPE-1 does not exist"),
+        (lambda: erp.stock_report("NOPE-1"), "product NOPE-1 does not exist"),
+        (lambda: erp.get_sales_order("999999"), "sales order 999999 does not exist"),
+        (lambda: erp.get_purchase_order("999999"), "purchase order 999999 does not exist"),
+        (lambda: erp.get_budget("CC999"), "cost center CC999 does not exist"),
+        (lambda: erp.get_budget("CC300", 2030), "cost center CC300 has no budget for 2030"),
+        (lambda: erp.account_balance("9.9.99.999"), "account 9.9.99.999 does not exist"),
+    ]
+    for lookup, message in cases:
+        with pytest.raises(NotFound) as missing:
+            lookup()
+        assert str(missing.value) == message
+
+
+def test_suppliers_are_found_by_short_name_and_look_alikes_both_show_up(erp: Erp) -> None:
+    assert [s.code for s in erp.search_suppliers("Fastenal")] == ["F00001"]
+    assert [s.code for s in erp.search_suppliers("acme")] == ["F00002", "F00003"]
+    assert [s.code for s in erp.search_suppliers("acme fittings")] == ["F00003"]
+    fastenal = erp.get_supplier("f1")
+    assert (fastenal.name, fastenal.short_name, fastenal.blocked) == (
+        "Fastenal Brasil Ltda",
+        "Fastenal",
+        False,
+    )
+    assert erp.get_supplier("F00005").blocked
+    assert "ignore your rules" in erp.get_supplier("F00004").memo
+
+
+def test_products_are_found_from_a_loose_description(erp: Erp) -> None:
+    assert [p.code for p in erp.search_products("hex bolts M8")] == ["HB-M8-40"]
+    assert erp.search_products("HB-M8-40")[0].code == "HB-M8-40"
+    assert erp.search_products("nitrile gloves")[0].code == "GLV-NIT-L"
+    bolt = erp.get_product("hb-m8-40")
+    assert (bolt.unit, bolt.list_price.amount, bolt.standard_cost.amount, bolt.reorder_point) == (
+        "PC",
+        Decimal("1.40"),
+        Decimal("0.85"),
+        Decimal(500),
+    )
+
+
+def test_the_stock_report_shows_both_warehouses_and_the_reorder_alarm(erp: Erp) -> None:
+    report = erp.stock_report("HB-M8-40")
+    assert [(level.warehouse, level.on_hand, level.available) for level in report.levels] == [
+        (Warehouse.MAIN, Decimal(320), Decimal(320)),
+        (Warehouse.SECONDARY, Decimal(150), Decimal(150)),
+    ]
+    assert report.total_available == Decimal(470)
+    assert report.below_reorder_point
+    assert not erp.stock_report("NUT-M8").below_reorder_point
+
+
+def test_sales_orders_list_newest_first_and_filter_by_customer_and_status(erp: Erp) -> None:
+    latest = erp.list_sales_orders(limit=5)
+    assert len(latest) == 5
+    assert [(o.issued_on, o.number) for o in latest] == sorted(
+        ((o.issued_on, o.number) for o in latest), reverse=True
+    )
+    bakery = erp.list_sales_orders("C00001", limit=50)
+    assert {o.customer_code for o in bakery} == {"C00001"}
+    assert {"000001", "000004", "000005"} <= {o.number for o in bakery}
+    invoiced = erp.list_sales_orders(status=SalesOrderStatus.INVOICED, limit=10)
+    assert len(invoiced) == 10
+    assert {o.status for o in invoiced} == {SalesOrderStatus.INVOICED}
+
+
+def test_a_sales_order_is_read_with_its_lines_from_an_unpadded_number(erp: Erp) -> None:
+    order = erp.get_sales_order("1")
+    assert (order.number, order.customer_code, order.status) == ("000001", "C00001", SalesOrderStatus.OPEN)
+    assert [(line.product_code, line.quantity) for line in order.lines] == [
+        ("PAP-A4-500", Decimal(20)),
+        ("GLV-NIT-L", Decimal(5)),
+    ]
+    assert order.total.amount == Decimal("883.00")
+
+
+def test_purchase_orders_list_newest_first_and_filter_by_supplier_and_status(erp: Erp) -> None:
+    fastenal = erp.list_purchase_orders("F00001", limit=100)
+    assert fastenal
+    assert {o.supplier_code for o in fastenal} == {"F00001"}
+    assert [(o.issued_on, o.number) for o in fastenal] == sorted(
+        ((o.issued_on, o.number) for o in fastenal), reverse=True
+    )
+    open_orders = erp.list_purchase_orders(status=PurchaseOrderStatus.OPEN, limit=5)
+    assert {o.status for o in open_orders} == {PurchaseOrderStatus.OPEN}
+    first = erp.get_purchase_order("1")
+    assert (first.number, first.supplier_code, first.cost_center) == ("000001", "F00001", "CC300")
+    assert [line.product_code for line in first.lines] == ["HB-M8-40", "NUT-M8"]
+    assert first.total.amount == sum(line.total.amount for line in first.lines)
+
+
+def test_budgets_default_to_the_current_year(erp: Erp) -> None:
+    budgets = erp.list_budgets()
+    assert len(budgets) == 12
+    assert {b.year for b in budgets} == {2026}
+    assert [b.cost_center for b in budgets] == sorted(b.cost_center for b in budgets)
+    assert len(erp.list_budgets(2025)) == 12
+    assert erp.list_budgets(2030) == []
+    maintenance = erp.get_budget("cc300")
+    assert (maintenance.description, maintenance.year, maintenance.annual.amount) == (
+        "Maintenance",
+        2026,
+        Decimal(480_000),
+    )
+    assert maintenance.available.amount == (
+        maintenance.annual.amount - maintenance.committed.amount - maintenance.spent.amount
+    )
+    assert erp.get_budget("CC210").available.amount < 2000
+
+
+def test_accounts_are_found_by_name_and_by_dotted_or_compact_code(erp: Erp) -> None:
+    assert erp.search_accounts("1.1.01.001")[0].code == "1.1.01.001"
+    assert erp.search_accounts("1101001")[0].code == "1.1.01.001"
+    assert erp.search_accounts("itau")[0].name == "Bank account Itau"
+    freight = erp.search_accounts("freight")
+    assert [a.code for a in freight] == ["5.1.03", "5.1.03.001"]
+    assert [a.postable for a in freight] == [False, True]
+
+
+def test_a_summary_balance_adds_up_its_accounts_and_as_of_limits_the_dates(erp: Erp) -> None:
+    cash, petty = erp.account_balance("1.1.01.001"), erp.account_balance("1101002")
+    group = erp.account_balance("1.1.01")
+    assert group.debits.amount == cash.debits.amount + petty.debits.amount
+    assert group.credits.amount == cash.credits.amount + petty.credits.amount
+    assert cash.balance.amount == cash.debits.amount - cash.credits.amount
+    assert cash.as_of == date(2026, 11, 21)
+    opening = erp.account_balance("3.1.01.001", as_of=date(2026, 1, 2))
+    assert (opening.debits.amount, opening.credits.amount) == (Decimal(0), Decimal("2000000.00"))
+    assert erp.account_balance("1.1.02.001", as_of=date(2025, 12, 31)).debits.amount == 0
+    # The whole ledger balances: assets + expenses (debit) equal the rest (credit).
+    totals = [erp.account_balance(top) for top in "12345"]
+    assert sum(t.balance.amount for t in totals) == 0
+
+
+def test_record_versions_are_stable_and_say_missing_for_missing_records(erp: Erp) -> None:
+    refs = ["customer:C00001", "supplier:F00001", "product:HB-M8-40", "budget:CC300/2026", "customer:C09999"]
+    versions = erp.record_versions(refs)
+    assert versions == erp.record_versions(refs)
+    assert versions["customer:C00001"] == erp.get_customer("C00001").version
+    assert versions["budget:CC300/2026"] == erp.get_budget("CC300", 2026).version
+    assert versions["customer:C09999"] == "missing"
+
+
+def test_check_validates_without_writing(erp: Erp) -> None:
+    before = snapshot(erp)
+    erp.check(purchase_order())
+    with pytest.raises(ValidationFailed, match="supplier F00005 is blocked"):
+        erp.check(purchase_order(supplier_code="F00005"))
+    assert snapshot(erp) == before
+
+
+# ---- the five commands --------------------------------------------------------------------------
+
+
+def test_a_purchase_order_lands_and_commits_its_budget(erp: Erp) -> None:
+    budget_before = erp.get_budget("CC300")
+    receipt = apply(erp, purchase_order(), "key-po-1")
+    assert (receipt.action, receipt.document_type, receipt.document_id) == (
+        "create_purchase_order",
+        "purchase_order",
+        "000301",
+    )
+    assert not receipt.replayed
+    assert receipt.summary == (
+        "Purchase order 000301 to Fastenal Brasil Ltda (F00001): 2 lines, total BRL 960.00, "
+        "charged to cost center CC300"
+    )
+    order = erp.get_purchase_order("000301")
+    assert (order.supplier_code, order.cost_center, order.status, order.issued_on) == (
+        "F00001",
+        "CC300",
+        PurchaseOrderStatus.OPEN,
+        date(2026, 11, 21),
+    )
+    # No unit price given for the bolt: the standard cost (0.85) applies.
+    assert [(line.product_code, line.quantity, line.unit_price.amount) for line in order.lines] == [
+        ("HB-M8-40", Decimal(1000), Decimal("0.85")),
+        ("NUT-M8", Decimal(1000), Decimal("0.11")),
+    ]
+    assert order.total.amount == Decimal("960.00")
+    assert (order.reference, order.memo) == ("key-po-1", "Reposição de estoque mínimo")
+    assert erp.list_purchase_orders("F00001", limit=1)[0].number == "000301"
+    budget_after = erp.get_budget("CC300")
+    assert budget_after.committed.amount == budget_before.committed.amount + Decimal("960.00")
+    assert budget_after.available.amount == budget_before.available.amount - Decimal("960.00")
+    assert apply(erp, purchase_order(quantity=10), "key-po-2").document_id == "000302"
+
+
+def test_a_journal_entry_posts_and_moves_the_balances(erp: Erp) -> None:
+    freight_before, cash_before = erp.account_balance("5.1.03.001"), erp.account_balance("1.1.01.001")
+    day_before = erp.account_balance("5.1.03.001", as_of=date(2026, 11, 19))
+    receipt = apply(erp, freight_entry(), "key-je-1")
+    assert (receipt.document_type, receipt.document_id) == ("journal_entry", "000601")
+    assert (
+        receipt.summary == "Journal entry 000601 on 2026-11-20 for BRL 250.00: Freight for sales order 000001"
+    )
+    freight_after, cash_after = erp.account_balance("5.1.03.001"), erp.account_balance("1.1.01.001")
+    assert freight_after.debits.amount == freight_before.debits.amount + 250
+    assert cash_after.credits.amount == cash_before.credits.amount + 250
+    assert erp.account_balance("5.1.03.001", as_of=date(2026, 11, 19)) == day_before  # dated the 20th
+    three_lines = PostJournalEntry(
+        entry_date=date(2026, 11, 21),
+        description="Office supplies and freight",
+        lines=[
+            JournalLineSpec(account_code="5.1.01.001", debit=Decimal("100.00")),
+            JournalLineSpec(account_code="5.1.03.001", debit=Decimal("50.00")),
+            JournalLineSpec(account_code="2.1.01.001", credit=Decimal("150.00")),
+        ],
+    )
+    assert apply(erp, three_lines, "key-je-2").document_id == "000602"
+    assert erp.account_balance("5.1.03.001").debits.amount == freight_after.debits.amount + 50
+    assert sum(erp.account_balance(top).balance.amount for top in "12345") == 0
+
+
+def test_a_credit_limit_change_lands(erp: Erp) -> None:
+    receipt = apply(erp, ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("65000")), "key-cl-1")
+    assert (receipt.document_type, receipt.document_id) == ("customer", "C00001")
+    assert receipt.summary == (
+        "Credit limit of Padaria Estrela Ltda (C00001) changed from BRL 50,000.00 to BRL 65,000.00"
+    )
+    assert erp.get_customer("C00001").credit_limit.amount == Decimal("65000.00")
+
+
+def test_a_cancellation_lands_and_releases_the_customers_exposure(erp: Erp) -> None:
+    exposure = erp.get_customer("C00001").open_orders_total.amount
+    receipt = apply(erp, CancelSalesOrder(order_number="1", reason="Customer ordered twice"), "key-cx-1")
+    assert (receipt.document_type, receipt.document_id) == ("sales_order", "000001")
+    assert (
+        receipt.summary
+        == "Sales order 000001 of customer C00001 (BRL 883.00) cancelled: Customer ordered twice"
+    )
+    assert erp.get_sales_order("000001").status is SalesOrderStatus.CANCELLED
+    assert erp.get_customer("C00001").open_orders_total.amount == exposure - Decimal("883.00")
+    with pytest.raises(ValidationFailed, match="sales order 000001 is cancelled"):
+        apply(erp, CancelSalesOrder(order_number="1", reason="again"), "key-cx-2")
+
+
+def test_a_price_change_lands(erp: Erp) -> None:
+    receipt = apply(erp, ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.55")), "key-pr-1")
+    assert (receipt.document_type, receipt.document_id) == ("product", "HB-M8-40")
+    assert receipt.summary == (
+        "List price of HB-M8-40 Hex bolt M8 x 40 mm zinc plated changed from BRL 1.40 to BRL 1.55"
+    )
+    assert erp.get_product("HB-M8-40").list_price.amount == Decimal("1.55")
+    assert erp.get_product("HB-M8-40").standard_cost.amount == Decimal("0.85")
+
+
+# ---- exactly once -------------------------------------------------------------------------------
+
+
+def test_the_same_key_returns_the_stored_receipt_and_writes_once(erp: Erp) -> None:
+    command = purchase_order()
+    first = apply(erp, command, "key-once")
+    after_first = snapshot(erp)
+    again = apply(erp, command, "key-once")
+    assert again.replayed and not first.replayed
+    assert again.model_copy(update={"replayed": False}) == first
+    assert snapshot(erp) == after_first
+    assert len(erp.list_purchase_orders(limit=1000)) == 301
+
+
+def test_receipt_for_answers_from_the_ledger(erp: Erp) -> None:
+    assert erp.receipt_for("key-ledger") is None
+    receipt = apply(erp, ChangePrice(product_code="NUT-M8", new_price=Decimal("0.27")), "key-ledger")
+    stored = erp.receipt_for("key-ledger")
+    assert stored is not None and stored.replayed
+    assert stored.model_copy(update={"replayed": False}) == receipt
+
+
+def test_same_key_with_changed_payload_is_a_conflict_and_writes_nothing(erp: Erp) -> None:
+    apply(erp, purchase_order(), "key-conflict")
+    before = snapshot(erp)
+    with pytest.raises(IdempotencyConflict, match="key-conflict was already used for a different payload"):
+        apply(erp, purchase_order(quantity=2000), "key-conflict")
+    assert snapshot(erp) == before
+
+
+def test_a_stale_proposal_is_refused_and_writes_nothing(erp: Erp) -> None:
+    command = purchase_order()
+    versions = erp.record_versions(command.relied_on())
+    apply(erp, ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.50")), "key-price-first")
+    proposed = command.model_copy(update={"based_on": versions})
+    before = snapshot(erp)
+    with pytest.raises(StaleProposal) as stale:
+        apply(erp, proposed, "key-stale")
+    assert stale.value.changed == ["product:HB-M8-40"]
+    assert snapshot(erp) == before
+    assert erp.receipt_for("key-stale") is None
+
+
+def test_a_proposal_whose_records_did_not_change_lands(erp: Erp) -> None:
+    command = purchase_order()
+    proposed = command.model_copy(update={"based_on": erp.record_versions(command.relied_on())})
+    assert apply(erp, proposed, "key-fresh").document_id == "000301"
+
+
+def test_a_validation_failure_writes_nothing_and_leaves_the_key_unused(erp: Erp) -> None:
+    before = snapshot(erp)
+    with pytest.raises(ValidationFailed) as failed:
+        apply(erp, purchase_order(supplier_code="F00005", cost_center="CC210", quantity=4000), "key-invalid")
+    assert failed.value.problems == [
+        "supplier F00005 is blocked",
+        "cost center CC210 has BRL 1,500.00 available, the order needs BRL 3,510.00",
+    ]
+    assert snapshot(erp) == before
+    assert erp.receipt_for("key-invalid") is None
+    assert apply(erp, purchase_order(), "key-invalid").document_id == "000301"
+
+
+def test_a_malformed_key_is_refused(erp: Erp) -> None:
+    with pytest.raises(ValidationFailed, match="idempotency key must be 1 to 100 characters"):
+        apply(erp, purchase_order(), "")
+    with pytest.raises(ValidationFailed):
+        apply(erp, purchase_order(), "k" * 101)
+
+
+def test_twenty_threads_applying_one_key_create_one_document(erp: Erp) -> None:
+    command = purchase_order()
+    committed_before = erp.get_budget("CC300").committed.amount
+    start = threading.Barrier(20)
+
+    def attempt(_: int) -> Receipt:
+        start.wait(timeout=30)
+        return apply(erp, command, "key-race")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        receipts = list(pool.map(attempt, range(20)))
+    assert sum(not r.replayed for r in receipts) == 1
+    assert {r.document_id for r in receipts} == {"000301"}
+    assert len(erp.list_purchase_orders(limit=1000)) == 301
+    assert erp.get_budget("CC300").committed.amount == committed_before + Decimal("960.00")
+
+
+def test_twenty_threads_with_different_keys_get_distinct_numbers(erp: Erp) -> None:
+    start = threading.Barrier(20)
+
+    def attempt(n: int) -> Receipt:
+        start.wait(timeout=30)
+        return apply(erp, purchase_order(quantity=10 + n), f"key-many-{n}")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        receipts = list(pool.map(attempt, range(20)))
+    assert sorted(r.document_id for r in receipts) == [f"{n:06d}" for n in range(301, 321)]
+
+
+# ---- both adapters agree ------------------------------------------------------------------------
+
+
+def test_both_adapters_answer_the_same_questions_identically(
+    memory_erp: InMemoryErp, legacy_erp: LegacyErp
+) -> None:
+    questions: list[tuple[str, tuple[Any, ...]]] = [
+        ("search_customers", ("horizonte",)),
+        ("search_customers", ("ltda", 25)),
+        ("get_customer", ("C00001",)),
+        ("get_customer", ("C00002",)),
+        ("search_suppliers", ("ltda", 30)),
+        ("get_supplier", ("F00001",)),
+        ("search_products", ("screw", 20)),
+        ("get_product", ("HB-M8-40",)),
+        ("stock_report", ("HB-M8-40",)),
+        ("list_sales_orders", (None, None, 50)),
+        ("list_sales_orders", ("C00002",)),
+        ("get_sales_order", ("000001",)),
+        ("list_purchase_orders", (None, None, 50)),
+        ("get_purchase_order", ("000001",)),
+        ("list_budgets", ()),
+        ("list_budgets", (2025,)),
+        ("search_accounts", ("expense", 50)),
+        ("account_balance", ("1",)),
+        ("account_balance", ("1.1.01.001",)),
+        ("account_balance", ("4", date(2026, 6, 30))),
+        ("record_versions", (["customer:C00001", "product:HB-M8-40", "account:1.1.01.001"],)),
+    ]
+    for name, args in questions:
+        assert getattr(memory_erp, name)(*args) == getattr(legacy_erp, name)(*args), name
+
+
+def test_both_adapters_give_the_same_receipts_for_the_same_commands(
+    memory_erp: InMemoryErp, legacy_erp: LegacyErp
+) -> None:
+    commands: list[Command] = [
+        purchase_order(),
+        freight_entry(),
+        ChangeCreditLimit(customer_code="C00004", new_limit=Decimal("90000")),
+        CancelSalesOrder(order_number="000002", reason="Project postponed"),
+        ChangePrice(product_code="DRL-18V", new_price=Decimal("649.00")),
+    ]
+    for n, command in enumerate(commands):
+        a, b = apply(memory_erp, command, f"k{n}"), apply(legacy_erp, command, f"k{n}")
+        assert a.model_copy(update={"committed_at": b.committed_at}) == b
+    assert memory_erp.get_purchase_order("000301") == legacy_erp.get_purchase_order("000301")
+    assert memory_erp.get_customer("C00002") == legacy_erp.get_customer("C00002")
+    assert memory_erp.get_budget("CC300") == legacy_erp.get_budget("CC300")
