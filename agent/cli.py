@@ -197,14 +197,35 @@ def _repl(svc: AgentService, user: str, thread: str | None) -> None:
             for message in svc.messages(thread) if thread else []:
                 typer.echo(f"[{message.type}] {message.content}")
         else:
-            result = _repl_step(svc.chat, user, line, thread)
+            result = _repl_step(_stream_turn, svc, user, line, thread)
             if result is not None:
-                _print_chat(result)
                 thread = result.thread_id
                 if result.proposals:
                     # The conversation now waits for an approver; the next message starts a fresh one.
                     typer.echo("(waiting for approval; your next message starts a new conversation)")
                     thread = None
+
+
+def _stream_turn(svc: AgentService, user: str, text: str, thread: str | None) -> ChatResult:
+    """Show the agent's steps and its reply as they stream in."""
+    result: ChatResult | None = None
+    streamed = False
+    for event in svc.chat_stream(user, text, thread):
+        if event.kind == "tool_call":
+            typer.secho(f"  → {event.tool}({json.dumps(event.args, ensure_ascii=False)})", dim=True)
+        elif event.kind == "tool_result" and not event.ok:
+            typer.secho(f"  ✗ {event.text}", dim=True)
+        elif event.kind == "text":
+            typer.echo(event.text, nl=False)
+            streamed = True
+        elif event.kind == "done":
+            result = event.result
+    assert result is not None
+    if streamed:
+        typer.echo("")
+    if result.proposals or not streamed:
+        _print_chat(result)
+    return result
 
 
 def _repl_step(action: Callable[..., T], *args: Any) -> T | None:

@@ -232,10 +232,10 @@ def build_graph(
             text = f"proposal {proposal.id} was approved but the ERP refused it: {exc}. Nothing was written."
             return {"messages": [_error(call_id, "", text)], "pending": None}
         deps.store.mark(proposal.id, "committed", receipt=receipt)
-        content = render_result(
-            {"status": "committed", "proposal_id": proposal.id, "receipt": receipt.model_dump(mode="json")}
-        )
-        return {"messages": [ToolMessage(content, tool_call_id=call_id)], "pending": None}
+        return {
+            "messages": [_committed(proposal.id, receipt.model_dump(mode="json"), call_id)],
+            "pending": None,
+        }
 
     def respond(state: AgentState) -> dict[str, Any]:
         # Tools are not bound here: after a commit the model can only report, not act again.
@@ -274,6 +274,13 @@ def build_graph(
     graph.add_edge("commit", "respond")
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def _committed(proposal_id: str, receipt: dict[str, Any], tool_call_id: str) -> ToolMessage:
+    # The model needs what landed, not the internal key or fingerprint.
+    shown = {k: receipt[k] for k in ("action", "document_type", "document_id", "summary")}
+    content = render_result({"status": "committed", "proposal_id": proposal_id, "receipt": shown})
+    return ToolMessage(content, tool_call_id=tool_call_id)
 
 
 def _error(tool_call_id: str, name: str, text: str) -> ToolMessage:

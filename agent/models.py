@@ -31,4 +31,5 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         timeout=settings.openai_timeout_seconds,
         temperature=0,
         max_retries=2,
+        stream_usage=True,
     )

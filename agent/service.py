@@ -8,13 +8,13 @@ SQL themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
@@ -71,6 +71,37 @@ class ChatResult:
             "reply": self.reply,
             "proposals": [p.as_json() for p in self.proposals],
         }
+
+
+@dataclass
+class ChatEvent:
+    """One thing that happened during a turn, for interfaces that show progress."""
+
+    kind: Literal["text", "tool_call", "tool_result", "done"]
+    text: str = ""
+    tool: str | None = None
+    args: dict[str, Any] | None = None
+    ok: bool = True
+    result: ChatResult | None = None
+
+
+def _events(mode: str, data: Any) -> Iterator[ChatEvent]:
+    if mode == "messages":
+        chunk, metadata = data
+        if isinstance(chunk, AIMessageChunk) and metadata.get("langgraph_node") in ("reason", "respond"):
+            text = _text(chunk)
+            if text:
+                yield ChatEvent("text", text=text)
+        return
+    for node, update in (data or {}).items():
+        for message in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+            if isinstance(message, AIMessage) and node == "reason":
+                for call in message.tool_calls:
+                    yield ChatEvent("tool_call", tool=call["name"], args=call["args"])
+            elif isinstance(message, ToolMessage):
+                yield ChatEvent(
+                    "tool_result", tool=message.name, text=_text(message), ok=message.status != "error"
+                )
 
 
 def _text(message: AnyMessage) -> str:
@@ -133,6 +164,15 @@ class AgentService:
 
     def chat(self, user_id: str, text: str, thread_id: str | None = None) -> ChatResult:
         """One user turn: runs the agent until it answers or files a proposal for approval."""
+        result: ChatResult | None = None
+        for event in self.chat_stream(user_id, text, thread_id):
+            result = event.result or result
+        assert result is not None
+        return result
+
+    def chat_stream(self, user_id: str, text: str, thread_id: str | None = None) -> Iterator[ChatEvent]:
+        """The same turn as ``chat``, as events: reply text as it streams, each tool step, then
+        a final ``done`` event carrying the ``ChatResult``."""
         user = self.user(user_id)
         if not text.strip():
             raise Refused("the message is empty")
@@ -146,14 +186,18 @@ class AgentService:
                     f"conversation {thread_id} is waiting for the decision on {waiting}; start a new conversation"
                 )
         known = {p.id for p in self.store.list(thread_id=thread_id)}
-        self.graph.invoke(
+        stream = self.graph.stream(
             {"messages": [HumanMessage(text)], "requester": user.id},
             self._config(thread_id),
+            stream_mode=["messages", "updates"],
             durability="sync",
         )
+        for mode, data in stream:
+            yield from _events(mode, data)
         self.conversations.touch(thread_id)
         filed = [p for p in self.store.list(thread_id=thread_id) if p.id not in known]
-        return ChatResult(thread_id, self._reply(thread_id, filed), list(reversed(filed)))
+        result = ChatResult(thread_id, self._reply(thread_id, filed), list(reversed(filed)))
+        yield ChatEvent("done", text=result.reply, result=result)
 
     def _reply(self, thread_id: str, filed: list[Proposal]) -> str:
         waiting = self._waiting_proposal(thread_id)

@@ -78,5 +78,5 @@ def load_settings(secrets_dir: Path | None = None) -> Settings:
 
     directory = secrets_dir or (Path(p) if (p := os.environ.get("COUNTERSIGN_SECRETS_DIR")) else None)
     if directory is not None:
-        return Settings(_secrets_dir=directory)  # type: ignore[call-arg]
+        return Settings(_secrets_dir=directory)
     return Settings()
