@@ -10,13 +10,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agent.approvals import Proposal, ProposalStatus
-from agent.service import USER_ERRORS, AgentService, ChatResult, build_service
 from agent.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    # LangGraph and LangChain take over a second to import: commands load them only when needed.
+    from agent.approvals import Proposal, ProposalStatus
+    from agent.service import AgentService, ChatResult
 
 app = typer.Typer(
     help="Countersign: an AI agent that proposes ERP writes; people approve; the ERP commits once.",
@@ -48,6 +51,7 @@ def _settings() -> Settings:
 @contextmanager
 def service() -> Iterator[AgentService]:
     from agent.logs import configure_logging
+    from agent.service import build_service
 
     settings = _settings()
     configure_logging(settings.log_file, settings.log_level)
@@ -60,6 +64,8 @@ def service() -> Iterator[AgentService]:
 
 def guarded(action: Callable[[], T]) -> T:
     """Run an action; a refusal or failure becomes one line on stderr and exit code 1."""
+    from agent.service import USER_ERRORS
+
     try:
         return action()
     except USER_ERRORS as exc:
@@ -209,19 +215,22 @@ def _repl(svc: AgentService, user: str, thread: str | None) -> None:
 def _stream_turn(svc: AgentService, user: str, text: str, thread: str | None) -> ChatResult:
     """Show the agent's steps and its reply as they stream in."""
     result: ChatResult | None = None
-    streamed = False
+    streamed = mid_line = False
     for event in svc.chat_stream(user, text, thread):
+        if event.kind in ("tool_call", "tool_result") and mid_line:
+            typer.echo("")
+            mid_line = False
         if event.kind == "tool_call":
             typer.secho(f"  → {event.tool}({json.dumps(event.args, ensure_ascii=False)})", dim=True)
         elif event.kind == "tool_result" and not event.ok:
             typer.secho(f"  ✗ {event.text}", dim=True)
         elif event.kind == "text":
             typer.echo(event.text, nl=False)
-            streamed = True
+            streamed = mid_line = True
         elif event.kind == "done":
             result = event.result
     assert result is not None
-    if streamed:
+    if mid_line:
         typer.echo("")
     if result.proposals or not streamed:
         _print_chat(result)
@@ -229,6 +238,8 @@ def _stream_turn(svc: AgentService, user: str, text: str, thread: str | None) ->
 
 
 def _repl_step(action: Callable[..., T], *args: Any) -> T | None:
+    from agent.service import USER_ERRORS
+
     try:
         return action(*args)
     except USER_ERRORS as exc:
@@ -336,7 +347,9 @@ def recover(as_json: JsonFlag = False) -> None:
 @tools_app.command("list")
 def tools_list(as_json: JsonFlag = False) -> None:
     """The named tools the agent may call."""
-    specs = AgentService.tool_specs()
+    from tools.gateway import Gateway
+
+    specs = Gateway.specs()
     if as_json:
         emit([s.as_json() for s in specs])
         return
@@ -363,6 +376,8 @@ def tools_call(
         typer.echo("error: --args must be a JSON object", err=True)
         raise typer.Exit(2)
     with service() as svc:
+        from agent.approvals import Proposal
+
         result = guarded(lambda: svc.call_tool(name, parsed, user))
         data = result.as_json() if isinstance(result, Proposal) else result
         if as_json:
