@@ -28,7 +28,9 @@ app = typer.Typer(
 )
 approvals_app = typer.Typer(help="List and inspect proposals.", no_args_is_help=True)
 tools_app = typer.Typer(help="The gateway's named tools.", no_args_is_help=True)
+threads_app = typer.Typer(help="Your conversations with the agent.", no_args_is_help=True)
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(threads_app, name="threads")
 app.add_typer(tools_app, name="tools")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
@@ -339,6 +341,41 @@ def recover(as_json: JsonFlag = False) -> None:
             emit([p.as_json() for p in finished])
         else:
             typer.echo("\n".join(describe(p) for p in finished) or "Nothing to recover.")
+
+
+# ---- conversations ------------------------------------------------------------------------------
+
+
+@threads_app.command("list")
+def threads_list(user: UserOpt, as_json: JsonFlag = False) -> None:
+    """Your conversations, most recent first."""
+    with service() as svc:
+        found = guarded(lambda: svc.conversations_of(user))
+        if as_json:
+            emit([c.model_dump(mode="json") for c in found])
+        else:
+            lines = [f"{c.thread_id}  {c.updated_at:%Y-%m-%d %H:%M}  {c.title}" for c in found]
+            typer.echo("\n".join(lines) or "No conversations yet.")
+
+
+@threads_app.command("show")
+def threads_show(thread_id: str, user: UserOpt, as_json: JsonFlag = False) -> None:
+    """One conversation as the agent sees it: your messages, its tool steps and replies."""
+    with service() as svc:
+        messages = guarded(lambda: svc.transcript(thread_id, user))
+        if as_json:
+            emit({"thread_id": thread_id, "messages": messages})
+            return
+        for message in messages:
+            if message["role"] == "tool":
+                typer.secho(f"  ← {message['name'] or 'tool'}: {message['content'][:160]}", dim=True)
+            elif message.get("tool_calls"):
+                for call in message["tool_calls"]:
+                    typer.secho(
+                        f"  → {call['name']}({json.dumps(call['args'], ensure_ascii=False)})", dim=True
+                    )
+            if message["role"] in ("user", "assistant") and message["content"]:
+                typer.echo(f"{message['role']}: {message['content']}")
 
 
 # ---- tools --------------------------------------------------------------------------------------

@@ -216,6 +216,22 @@ class AgentService:
         values = self.graph.get_state(self._config(thread_id)).values
         return list(values.get("messages", []))
 
+    def transcript(self, thread_id: str, user_id: str) -> list[dict[str, Any]]:
+        """The owner's view of a conversation as plain JSON (role, content, tool calls)."""
+        self.conversations.owned(thread_id, self.user(user_id).id)
+        roles = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}
+        return [
+            {
+                "role": roles.get(m.type, m.type),
+                "content": _text(m),
+                "name": getattr(m, "name", None),
+                "tool_calls": [{"name": c["name"], "args": c["args"]} for c in m.tool_calls]
+                if isinstance(m, AIMessage)
+                else [],
+            }
+            for m in self.messages(thread_id)
+        ]
+
     def conversations_of(self, user_id: str) -> list[Conversation]:
         return self.conversations.of_user(self.user(user_id).id)
 

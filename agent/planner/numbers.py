@@ -17,7 +17,8 @@ Separator rule (one value, digits with ``.`` and/or ``,``):
      says ``money=True``), as pt-BR writes it; outside money it is decimal ("1.250 kg" = 1.25);
    - any other dot is decimal ("0.80", "1.2k", "1.550").
 
-Suffixes multiply: "k"/"mil"/"thousand" x 1,000, "million"/"mn"/"mi" x 1,000,000 ("1.2k" = 1200).
+Suffixes multiply: "k"/"mil"/"thousand" x 1,000, "million"/"mn"/"mi" x 1,000,000 ("1.2k" = 1200),
+"dozen" x 12 ("2 dozen" = 24), "cents"/"centavos" x 0.01 ("10 cents" = 0.10).
 Percent: "10%", "10 percent", "ten per cent". Currency markers: R$, BRL, US$, $, USD, EUR, €, £,
 "reais". Number words: "zero".."ninety-nine", "a/one hundred", "two hundred and fifty",
 "a thousand", "a dozen", "two dozen", "half a dozen", "a couple (of)", "a pair (of)".
@@ -58,25 +59,73 @@ class NumberMatch:
 
 
 _UNITS: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS: dict[str, int] = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _GROUPS: dict[str, int] = {"dozen": 12, "dozens": 12, "couple": 2, "pair": 2}
 
 _CURRENCY_ALIASES: dict[str, str] = {
-    "r$": "BRL", "brl": "BRL", "reais": "BRL", "real": "BRL", "us$": "USD", "$": "USD", "usd": "USD",
-    "dollars": "USD", "dollar": "USD", "€": "EUR", "eur": "EUR", "euros": "EUR", "euro": "EUR",
-    "£": "GBP", "gbp": "GBP",
+    "r$": "BRL",
+    "brl": "BRL",
+    "reais": "BRL",
+    "real": "BRL",
+    "us$": "USD",
+    "$": "USD",
+    "usd": "USD",
+    "dollars": "USD",
+    "dollar": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "euros": "EUR",
+    "euro": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
 }
-_MULTIPLIERS: dict[str, int] = {
-    "k": 1000, "mil": 1000, "thousand": 1000, "thousands": 1000,
-    "million": 1_000_000, "millions": 1_000_000, "mn": 1_000_000, "mi": 1_000_000,
+_MULTIPLIERS: dict[str, int | Decimal] = {
+    "cent": Decimal("0.01"),
+    "cents": Decimal("0.01"),
+    "centavo": Decimal("0.01"),
+    "centavos": Decimal("0.01"),
+    "k": 1000,
+    "mil": 1000,
+    "thousand": 1000,
+    "thousands": 1000,
+    "million": 1_000_000,
+    "millions": 1_000_000,
+    "mn": 1_000_000,
+    "mi": 1_000_000,
+    "dozen": 12,
+    "dozens": 12,
 }
 
 _CUR_PRE = r"(?P<cur_pre>R\$|US\$|\$|€|£|BRL|USD|EUR|GBP)\s?"
@@ -85,7 +134,7 @@ _NUMBER_RE = re.compile(
     rf"(?:{_CUR_PRE})?"
     r"(?P<sign>[-+\u2212])?"
     r"(?P<num>\d[\d.,]*\d|\d)"
-    r"(?:\s?(?P<mult>k|K|mil|thousands?|millions?|mn|mi)\b)?"
+    r"(?:\s?(?P<mult>k|K|mil|thousands?|millions?|mn|mi|dozens?|cents?|centavos?)\b)?"
     r"(?P<pct>\s?(?:%|percent\b|per\s?cent\b|pct\b))?"
     rf"(?:\s?{_CUR_POST})?",
     re.IGNORECASE,
@@ -96,8 +145,19 @@ _WORD_RE = re.compile(r"[a-z]+(?:-[a-z]+)*", re.IGNORECASE)
 _PERCENT_AFTER_WORDS = re.compile(r"\s*(?:%|percent\b|per\s?cent\b|pct\b)", re.IGNORECASE)
 
 _ORDINALS: dict[str, int] = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "last": -1, "former": 1, "latter": -1,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "last": -1,
+    "former": 1,
+    "latter": -1,
 }
 _ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 
@@ -127,6 +187,13 @@ def parse_digits(token: str, *, money: bool = False) -> Decimal | None:
     if groups_thousands and (sep == "," or money):
         return _decimal(int_part + frac)
     return _decimal(int_part + "." + frac)
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """1.2k is 1200, not 1200.0; 0.80 keeps its cents."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value
 
 
 def _valid_groups(groups: list[str]) -> bool:
@@ -185,7 +252,7 @@ def _find_digit_numbers(text: str, *, money: bool) -> list[NumberMatch]:
             continue
         mult = m.group("mult")
         if mult:
-            value *= _MULTIPLIERS[mult.lower()]
+            value = _tidy(value * _MULTIPLIERS[mult.lower()])
         if m.group("sign") in ("-", "\u2212"):
             value = -value
         out.append(
@@ -230,7 +297,7 @@ def _find_word_numbers(text: str) -> list[NumberMatch]:
         value, j = parsed
         start, end = words[i][1], words[j - 1][2]
         pct = _PERCENT_AFTER_WORDS.match(text, end)
-        if (pct and text[end : pct.end()].strip() in ("%",)) or (pct and text[end:pct.end()].strip()):
+        if pct:
             end = pct.end()
         out.append(
             NumberMatch(
@@ -248,27 +315,29 @@ def _find_word_numbers(text: str) -> list[NumberMatch]:
 
 def _read_number_words(words: list[tuple[str, int, int]], i: int) -> tuple[int, int] | None:
     """Read a number-word phrase starting at word ``i``: (value, index after it) or None."""
-    j = i
     lowered = [w[0].lower() for w in words]
-    half = False
-    if lowered[j] == "half" and j + 2 < len(words) and lowered[j + 1] in ("a", "an") and lowered[j + 2] == "dozen":
-        return 6, j + 3
-    if lowered[j] in ("a", "an"):
-        nxt = lowered[j + 1] if j + 1 < len(words) else ""
-        if nxt not in ("hundred", "thousand", "million", "dozen", "couple", "pair"):
+    n = len(lowered)
+
+    def at(k: int) -> str:
+        return lowered[k] if k < n else ""
+
+    if at(i) == "half" and at(i + 1) in ("a", "an") and at(i + 2) == "dozen":
+        return 6, i + 3
+    total, current, j = 0, 0, i
+    if at(i) in ("a", "an"):
+        if at(i + 1) not in ("hundred", "thousand", "million", "dozen", "couple", "pair"):
             return None
-        total, current, j = 0, 1, j + 1
-    else:
-        total, current = 0, 0
-    seen_any = lowered[i] in ("a", "an")
+        current, j = 1, i + 1
+    seen_any = j > i
     last_kind = ""
-    while j < len(words):
+    while j < n:
         word = lowered[j]
-        if word == "and" and seen_any and j + 1 < len(words) and _word_value(lowered[j + 1]) is not None:
-            if _word_value(lowered[j + 1]) in (None,) or last_kind != "scale":
-                break
-            j += 1
-            continue
+        if word == "and":
+            nxt = _word_value(at(j + 1))
+            if last_kind == "scale" and nxt is not None and nxt[0] in ("unit", "ten"):
+                j += 1
+                continue
+            break
         parsed = _word_value(word)
         if parsed is None:
             break
@@ -289,18 +358,16 @@ def _read_number_words(words: list[tuple[str, int, int]], i: int) -> tuple[int, 
             else:
                 total += max(current, 1) * value
                 current = 0
-        else:  # group: dozen, couple, pair
+        else:  # a group word: dozen, couple, pair
             if last_kind == "group":
                 break
             current = max(current, 1) * value
-            if j + 1 < len(words) and lowered[j + 1] == "of":
+            if at(j + 1) == "of":
                 j += 1
         seen_any = True
         last_kind = kind
         j += 1
-    if not seen_any or j == i or (lowered[i] in ("a", "an") and j == i + 1):
-        return None
-    if half:
+    if not last_kind:
         return None
     return total + current, j
 
@@ -328,7 +395,9 @@ def parse_ordinal(text: str) -> int | None:
     for word in words:
         if word in _ORDINALS:
             return _ORDINALS[word]
-    cleaned = [w for w in words if w not in ("the", "one", "option", "number", "no", "choice", "pick", "it", "s")]
+    cleaned = [
+        w for w in words if w not in ("the", "one", "option", "number", "no", "choice", "pick", "it", "s")
+    ]
     if len(cleaned) == 1:
         token = cleaned[0].lstrip("#")
         m = _ORDINAL_DIGITS.match(token)

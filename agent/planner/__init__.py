@@ -1,0 +1,26 @@
+"""The offline planner: a deterministic chat model that turns back-office requests into ERP tool calls.
+
+``OfflinePlanner()`` is a LangChain ``BaseChatModel``. Modules, in the order a request meets them:
+``conversation`` (read the messages), ``followup`` (combine an answer with a pending question),
+``parse`` with ``numbers``/``lexicon``/``text`` (words to an intent frame, see ``frames``),
+``steps``/``reads``/``resolve``/``matching`` (frame + tool results to the next action),
+``replies`` (readable summaries) and ``model`` (the chat-model interface).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.planner.model import OfflinePlanner
+
+__all__ = ["OfflinePlanner"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: importing the package stays cheap; LangChain loads only when the model is used.
+    if name == "OfflinePlanner":
+        from agent.planner.model import OfflinePlanner
+
+        return OfflinePlanner
+    raise AttributeError(name)
