@@ -50,6 +50,7 @@ TODAY = date(2026, 11, 21)
 """The demo's "today": data is dated relative to it, never to the real clock."""
 
 CURRENT_YEAR = TODAY.year
+PLANNED_YEARS = 5  # budget plans seeded beyond the current year
 
 # Open exposure of a customer: orders not yet invoiced nor cancelled (credit holds included,
 # they still ask for the customer's credit).
@@ -1135,9 +1136,13 @@ def _budgets(rng: random.Random) -> tuple[list[CostCenter], list[Budget]]:
         else:
             committed = (annual * Decimal(str(round(rng.uniform(0.05, 0.2), 3)))).quantize(Decimal("0.01"))
             spent = (annual * Decimal(str(round(rng.uniform(0.4, 0.7), 3)))).quantize(Decimal("0.01"))
+        # Approved plans for the coming years (nothing committed yet) keep the demo usable
+        # after the seed's fixed "today": a purchase order dated 2027 still finds its budget.
+        plans = [(CURRENT_YEAR + n, annual, Decimal(0), Decimal(0)) for n in range(1, PLANNED_YEARS + 1)]
         for year, a, c, s in (
             (CURRENT_YEAR - 1, last_annual, Decimal(0), last_spent),
             (CURRENT_YEAR, annual, committed, spent),
+            *plans,
         ):
             budgets.append(
                 Budget(
