@@ -1,26 +1,29 @@
 # Countersign tasks. `make run` opens the product on embedded defaults; `make test` runs every check.
-# uv is installed on first use if the machine lacks it.
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv is installed (with pip, for this user) on first use if the machine lacks it.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export COUNTERSIGN_DATA_DIR ?= var
 
-.PHONY: run test lint format typecheck contracts unit bootstrap clean
+.PHONY: run test lint format bootstrap clean
 
 bootstrap:
-	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
 run: bootstrap  ## seed the bundled ERP (first time only) and open the chat as alice
 	@$(UV) run --frozen countersign seed --if-empty
 	@$(UV) run --frozen countersign chat --user alice
 
-lint: bootstrap  ## ruff (lint + format check), mypy, import-linter
+lint: bootstrap  ## ruff (lint + format check), mypy, import-linter contracts
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
 
+# pytest exits 5 when it collects no test: that is a failure here (a suite that runs nothing
+# guards nothing), reported in words rather than hidden.
 test: lint  ## every check and every test
-	$(UV) run --frozen pytest -q -p no:cacheprovider
+	@$(UV) run --frozen pytest -q -p no:cacheprovider; code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "pytest collected no test: failing on purpose" >&2; fi; exit $$code
 
 format: bootstrap
 	$(UV) run --frozen ruff check --fix .
