@@ -7,6 +7,7 @@ turn's human text can carry intent; observations are data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -140,8 +141,6 @@ def pending_of(message: AIMessage | None) -> tuple[bool, Pending | None]:
 
 def conversation_digest(messages: Sequence[BaseMessage]) -> str:
     """A stable digest of the whole conversation (for deterministic, unique tool-call ids)."""
-    import hashlib
-
     parts: list[Any] = []
     for message in messages:
         entry: list[Any] = [message.type, message_text(message.content)]

@@ -15,7 +15,7 @@ from langchain_core.messages import BaseMessage
 from agent.planner.conversation import RequestContext, Turn, pending_of, read_context, split_turns
 from agent.planner.flow import Decision
 from agent.planner.followup import interpret
-from agent.planner.frames import Pending
+from agent.planner.frames import ChatFrame, Pending
 from agent.planner.steps import plan
 
 # How many earlier turns are re-planned when a reply lost its pending question.
@@ -27,9 +27,9 @@ def decide(messages: Sequence[BaseMessage], bound: frozenset[str]) -> Decision:
     ctx = read_context(messages)
     turns = split_turns(messages)
     if not turns:
-        return plan_chat_opening(ctx, bound)
+        return plan(ChatFrame(kind="greeting"), [], ctx, bound)
     pending = _pending_before(turns, len(turns) - 1, ctx, bound)
-    frame, _ = interpret(turns[-1].human, pending, ctx.today)
+    frame = interpret(turns[-1].human, pending, ctx.today)
     return plan(frame, turns[-1].observations, ctx, bound)
 
 
@@ -46,11 +46,5 @@ def _pending_before(
     if index - 1 < len(turns) - 1 - _MAX_REPLAY:
         return None
     earlier = _pending_before(turns, index - 1, ctx, bound)
-    frame, _ = interpret(previous.human, earlier, ctx.today)
+    frame = interpret(previous.human, earlier, ctx.today)
     return plan(frame, previous.observations, ctx, bound).pending
-
-
-def plan_chat_opening(ctx: RequestContext, bound: frozenset[str]) -> Decision:
-    from agent.planner.frames import ChatFrame
-
-    return plan(ChatFrame(kind="greeting"), [], ctx, bound)

@@ -48,24 +48,16 @@ _ANSWER_LEAD = re.compile(
 )
 _REASON_LEAD = re.compile(
     r"^(?:(?:the\s+)?reason\s*(?:is|being|:)?|because(?:\s+of)?|since|due\s+to|as|it'?s\s+because|"
-    r"they|it\s+was\s+because)\b[\s:,-]*",
+    r"it\s+was\s+because)\b[\s:,-]*",
 )
 
 
-def interpret(text: str, pending: Pending | None, today: date | None = None) -> tuple[Frame, bool]:
-    """(frame, continues the pending request?) for a human message."""
+def interpret(text: str, pending: Pending | None, today: date | None = None) -> Frame:
+    """The frame a human message stands for: the pending request completed, or a request of its own."""
     standalone = parse_request(text, today)
-    if pending is None:
-        return standalone, False
-    low = squash(fold(text))
-    if lx.ABORT_RE.match(low) and len(low.split()) <= 5 and not lx.ORDER_NUMBER_RE.search(low):
-        return ChatFrame(kind="abort"), False
-    if _is_new_request(standalone, text):
-        return standalone, False
-    answered = answer(pending, text)
-    if answered is None:
-        return standalone, False
-    return answered, True
+    if pending is None or _is_new_request(standalone, text):
+        return standalone
+    return answer(pending, text) or standalone
 
 
 def _is_new_request(standalone: Frame, text: str) -> bool:
@@ -141,15 +133,19 @@ def _entity_answer(pending: Pending, text: str, slot: str) -> EntityRef | None:
         if m is not None:
             code = text[m.start() : m.end()].upper().replace(" ", "").replace("-", "")
             return EntityRef(text=code, code=code)
-    account = lx.ACCOUNT_CODE.search(low)
-    if account is not None and slot in ("account", "entity"):
-        return EntityRef(text=account.group(0), code=account.group(0))
-    original = squash(clean_input(text))
-    lead = _ANSWER_LEAD.match(fold(original))
-    phrase = clean_entity(original[lead.end() :] if lead else original)
+    if slot == "account" or (isinstance(pending.frame, ReadFrame) and pending.frame.entity_kind == "account"):
+        return account_ref(_without_lead(text))
+    phrase = clean_entity(_without_lead(text))
     if not phrase or len(phrase.split()) > 8:
         return None
     return EntityRef(text=phrase)
+
+
+def _without_lead(text: str) -> str:
+    """The answer without "use", "it's", "from", "I meant" and the like, in its own casing."""
+    original = squash(clean_input(text))
+    lead = _ANSWER_LEAD.match(fold(original))
+    return original[lead.end() :] if lead else original
 
 
 def _pick_candidate(pending: Pending, text: str) -> EntityRef | None:
@@ -222,7 +218,7 @@ def _reason(text: str) -> str:
     cleaned = squash(text)
     low = fold(cleaned)
     m = _REASON_LEAD.match(low)
-    if m is not None and not low.startswith("they"):
+    if m is not None:
         cleaned = cleaned[m.end() :]
     cleaned = squash(cleaned)
     return cleaned[:1].upper() + cleaned[1:] if cleaned else ""
@@ -249,9 +245,7 @@ def _journal_answer(frame: JournalFrame, slot: str, text: str) -> Frame | None:
         return frame.model_copy(update={"lines": lines})
     if slot in ("credit_line", "debit_line"):
         side = "credit" if slot == "credit_line" else "debit"
-        original = squash(clean_input(text))
-        lead = _ANSWER_LEAD.match(fold(original))
-        ref = account_ref(original[lead.end() :] if lead else original)
+        ref = account_ref(_without_lead(text))
         if ref is None:
             return None
         other = sum((ln.amount or Decimal(0) for ln in frame.lines if ln.side != side), Decimal(0))
@@ -263,7 +257,7 @@ def _journal_answer(frame: JournalFrame, slot: str, text: str) -> Frame | None:
             return frame.model_copy(
                 update={
                     "lines": parsed.lines,
-                    "description": parsed.description or frame.description,
+                    "description": frame.description or parsed.description,
                     "entry_date": parsed.entry_date or frame.entry_date,
                 }
             )

@@ -129,7 +129,6 @@ class ReadFrame(FrameModel):
     year: int | None = None
     cost_center: str | None = None
     listing: bool = False
-    all_items: bool = False
 
 
 ChatKind = Literal["greeting", "thanks", "ack", "help", "out_of_scope", "unsupported", "unclear", "abort"]

@@ -10,6 +10,11 @@ import re
 from typing import Final
 
 
+def words(text: str) -> frozenset[str]:
+    """A word set written as one block of text (one entry per whitespace-separated word)."""
+    return frozenset(text.split())
+
+
 def alternation(words: frozenset[str] | tuple[str, ...]) -> str:
     """A regex alternation of words/phrases (longest first, spaces match any run of spaces)."""
     ordered = sorted(words, key=len, reverse=True)
@@ -76,7 +81,7 @@ HELP_RE: Final = re.compile(
 )
 ABORT_RE: Final = re.compile(
     r"^(?:never\s*mind|forget\s+(?:it|that|about\s+it)|cancel(?:\s+(?:it|that|this|the\s+request))?|"
-    r"stop|abort|don'?t|do\s+not|no\s+thanks|nope|drop\s+it|scratch\s+that|leave\s+it)\b"
+    r"stop|abort|don'?t|do\s+not|no\s+thanks|nope|no|drop\s+it|scratch\s+that|leave\s+it)\b"
 )
 POLITE_PREFIX: Final = re.compile(
     r"^(?:(?:please|pls|plz|kindly|hey|hi|hello|ok|okay|so|now|then|also|and|alright|right|"
@@ -289,7 +294,7 @@ BUDGET_RE: Final = re.compile(
     r"available\s+to\s+spend|orcamento)\b"
 )
 BALANCE_RE: Final = re.compile(r"\b(?:balance|balances|saldo|ledger|gl|trial\s+balance)\b")
-ACCOUNT_RE: Final = re.compile(r"\b(?:accounts?|acct|a/c|chart\s+of\s+accounts|gl\s+accounts?)\b")
+ACCOUNT_RE: Final = re.compile(r"\b(?:accounts?|acct|a/c|chart\s+of\s+accounts|gl)\b")
 SALES_ORDER_RE: Final = re.compile(
     r"\b(?:sales\s+orders?|sale\s+orders?|sos|so|customer\s+orders?|orders?|pedidos?|backlog)\b"
 )
@@ -347,510 +352,68 @@ PURCHASE_STATUS: Final = {
 }
 
 # ---- filler words removed from entity phrases -------------------------------------------------------
-READ_NOISE: Final = frozenset(
-    [
-        "what",
-        "what's",
-        "whats",
-        "which",
-        "who",
-        "whose",
-        "where",
-        "when",
-        "how",
-        "much",
-        "many",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "got",
-        "show",
-        "list",
-        "display",
-        "give",
-        "tell",
-        "find",
-        "search",
-        "look",
-        "lookup",
-        "up",
-        "for",
-        "get",
-        "fetch",
-        "pull",
-        "check",
-        "see",
-        "view",
-        "me",
-        "us",
-        "i",
-        "we",
-        "our",
-        "my",
-        "the",
-        "a",
-        "an",
-        "all",
-        "any",
-        "some",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "from",
-        "about",
-        "with",
-        "by",
-        "please",
-        "pls",
-        "can",
-        "could",
-        "would",
-        "will",
-        "you",
-        "kindly",
-        "current",
-        "currently",
-        "now",
-        "today",
-        "right",
-        "there",
-        "still",
-        "left",
-        "remaining",
-        "available",
-        "availability",
-        "status",
-        "details",
-        "detail",
-        "info",
-        "information",
-        "data",
-        "record",
-        "records",
-        "summary",
-        "overview",
-        "report",
-        "level",
-        "levels",
-        "quantity",
-        "qty",
-        "stock",
-        "stocks",
-        "inventory",
-        "hand",
-        "that",
-        "this",
-        "those",
-        "these",
-        "it",
-        "its",
-        "and",
-        "or",
-        "want",
-        "know",
-        "need",
-        "like",
-        "let",
-        "tell",
-        "whether",
-        "if",
-        "s",
-        "anything",
-        "everything",
-        "something",
-        "thing",
-        "things",
-        "everything",
-        "info",
-        "okay",
-        "ok",
-        "hi",
-        "hello",
-        "hey",
-        "thanks",
-        "regarding",
-        "re",
-        "concerning",
-        "please",
-        "whole",
-        "full",
-        "complete",
-        "entire",
-        "also",
-        "just",
-        "exactly",
-        "currently",
-        "presently",
-        "overall",
-        "total",
-        "totals",
-        "called",
-        "named",
-        "matching",
-        "containing",
-        "used",
-        "use",
-        "like",
-        "whose",
-        "whats",
-        "going",
-        "doing",
-        "happening",
-        "looking",
-        "name",
-        "names",
-        "low",
-        "running",
-        "short",
-        "enough",
-        "out",
-    ]
+READ_NOISE: Final = words(
+    """
+    what what's whats which who whose where when how much many is are was were be been do does did
+    have has had got show list display give tell find search look lookup up for get fetch pull check
+    see view me us i we our my the a an all any some of in on at to from about with by please pls
+    can could would will you kindly current currently now today right there still left remaining
+    available availability status details detail info information data record records summary
+    overview report level levels quantity qty stock stocks inventory hand that this those these it
+    its and or want know need like let tell whether if s anything everything something thing things
+    everything info okay ok hi hello hey thanks regarding re concerning please whole full complete
+    entire also just exactly currently presently overall total totals called named matching
+    containing used use like whose whats going doing happening looking name names low running short
+    enough out
+    """
 )
-ENTITY_PREFIX_NOISE: Final = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "our",
-        "my",
-        "their",
-        "this",
-        "that",
-        "customer",
-        "client",
-        "supplier",
-        "vendor",
-        "product",
-        "item",
-        "sku",
-        "account",
-        "from",
-        "to",
-        "for",
-        "of",
-        "with",
-        "at",
-        "by",
-        "via",
-        "use",
-        "using",
-        "it's",
-        "its",
-        "it",
-        "is",
-        "try",
-        "maybe",
-        "then",
-        "mean",
-        "meant",
-        "i",
-        "go",
-        "pick",
-        "choose",
-        "select",
-        "take",
-        "want",
-        "like",
-        "please",
-        "ok",
-        "okay",
-        "yes",
-        "yeah",
-        "sure",
-        "called",
-        "named",
-        "one",
-        "company",
-        "firm",
-        "and",
-        "charge",
-        "on",
-        "under",
-        "against",
-        "in",
-    }
+ENTITY_PREFIX_NOISE: Final = words(
+    """
+    the a an our my their this that customer client supplier vendor product item sku account from to
+    for of with at by via use using it's its it is try maybe then mean meant i go pick choose select
+    take want like please ok okay yes yeah sure called named one company firm and charge on under
+    against in
+    """
 )
-ENTITY_SUFFIX_NOISE: Final = frozenset(
-    {
-        "please",
-        "pls",
-        "thanks",
-        "thank",
-        "you",
-        "asap",
-        "urgently",
-        "urgent",
-        "today",
-        "now",
-        "instead",
-        "then",
-        "one",
-        "account",
-        "customer",
-        "client",
-        "supplier",
-        "vendor",
-        "product",
-        "item",
-        "s",
-        "'s",
-        "again",
-        "too",
-        "also",
-        "the",
-        "a",
-        "an",
-        "and",
-        "of",
-        "for",
-        "to",
-        "from",
-        "with",
-        "as",
-        "well",
-        "here",
-        "there",
-        "ok",
-        "okay",
-        "cc",
-        "cost",
-        "center",
-        "centre",
-        "budget",
-    }
+ENTITY_SUFFIX_NOISE: Final = words(
+    """
+    please pls thanks thank you asap urgently urgent today now instead then one account customer
+    client supplier vendor product item s 's again too also the a an and of for to from with as well
+    here there ok okay cc cost center centre budget
+    """
 )
-UNIT_WORDS: Final = frozenset(
-    {
-        "units",
-        "unit",
-        "pcs",
-        "pc",
-        "pieces",
-        "piece",
-        "un",
-        "ea",
-        "each",
-        "x",
-        "boxes",
-        "box",
-        "packs",
-        "pack",
-        "packages",
-        "package",
-        "cartons",
-        "carton",
-        "rolls",
-        "roll",
-        "cases",
-        "case",
-        "bags",
-        "bag",
-        "pairs",
-        "pair",
-        "sets",
-        "set",
-        "lots",
-        "more",
-        "additional",
-        "extra",
-        "new",
-        "of",
-        "some",
-        "qty",
-        "quantity",
-        "ct",
-        "count",
-        "reams",
-        "ream",
-        "kits",
-        "kit",
-    }
+UNIT_WORDS: Final = words(
+    """
+    units unit pcs pc pieces piece un ea each x boxes box packs pack packages package cartons carton
+    rolls roll cases case bags bag pairs pair sets set lots more additional extra new of some qty
+    quantity ct count reams ream kits kit
+    """
 )
-ITEM_NOISE: Final = frozenset(
-    {
-        "please",
-        "pls",
-        "asap",
-        "urgently",
-        "urgent",
-        "today",
-        "now",
-        "thanks",
-        "thank",
-        "you",
-        "them",
-        "it",
-        "these",
-        "those",
-        "get",
-        "buy",
-        "order",
-        "send",
-        "deliver",
-        "delivered",
-        "ship",
-        "shipped",
-        "need",
-        "we",
-        "i",
-        "us",
-        "me",
-        "a",
-        "an",
-        "the",
-        "for",
-        "to",
-        "purchase",
-        "po",
-        "also",
-        "too",
-        "again",
-        "tomorrow",
-        "this",
-        "week",
-        "next",
-        "by",
-        "right",
-        "away",
-        "in",
-        "stock",
-        "our",
-        "some",
-        "more",
-        "new",
-        "quickly",
-        "soon",
-        "as",
-        "possible",
-        "soonest",
-        "can",
-        "could",
-        "would",
-        "place",
-        "raise",
-        "create",
-        "make",
-        "that",
-        "is",
-        "all",
-        "and",
-        "with",
-        "from",
-        "on",
-        "order:",
-    }
+ITEM_NOISE: Final = words(
+    """
+    please pls asap urgently urgent today now thanks thank you them it these those get buy order
+    send deliver delivered ship shipped need we i us me a an the for to purchase po also too again
+    tomorrow this week next by right away in stock our some more new quickly soon as possible
+    soonest can could would place raise create make that is all and with from on order:
+    """
 )
-JOURNAL_NOISE: Final = frozenset(
-    [
-        "of",
-        "for",
-        "in",
-        "as",
-        "to",
-        "on",
-        "the",
-        "a",
-        "an",
-        "and",
-        "from",
-        "our",
-        "into",
-        "account:",
-        "acct",
-        "with",
-        "then",
-        "by",
-        "against",
-        "using",
-        "via",
-        "paid",
-        "out",
-        "amount",
-        "total",
-        "sum",
-        "value",
-        "payment",
-        "payments",
-        "invoice",
-        "bill",
-        "debit",
-        "credit",
-        "dr",
-        "cr",
-        "entry",
-        "journal",
-        "je",
-        "post",
-        "book",
-        "record",
-        "some",
-        "this",
-        "that",
-    ]
+JOURNAL_NOISE: Final = words(
+    """
+    of for in as to on the a an and from our into account: acct with then by against using via paid
+    out amount total sum value payment payments invoice bill debit credit dr cr entry journal je
+    post book record some this that
+    """
 )
-SOFT_MATCH_WORDS: Final = frozenset(
-    {
-        "account",
-        "acct",
-        "expense",
-        "expenses",
-        "cost",
-        "costs",
-        "ltda",
-        "sa",
-        "s.a",
-        "inc",
-        "ltd",
-        "llc",
-        "co",
-        "corp",
-        "company",
-        "brasil",
-        "brazil",
-        "do",
-        "da",
-        "de",
-        "dos",
-        "das",
-        "e",
-    }
+SOFT_MATCH_WORDS: Final = words(
+    """
+    account acct expense expenses cost costs ltda sa s.a inc ltd llc co corp company brasil brazil
+    do da de dos das e
+    """
 )
-MATCH_STOPWORDS: Final = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "of",
-        "our",
-        "my",
-        "some",
-        "for",
-        "and",
-        "with",
-        "please",
-        "x",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "from",
-        "&",
-        "-",
-        "mm",
-        "size",
-    }
+MATCH_STOPWORDS: Final = words(
+    """
+    the a an of our my some for and with please x to in on at by from & - mm size
+    """
 )
 REASON_RE: Final = re.compile(
     r"(?:\bbecause(?:\s+of)?\b|\bbc\b|\bcause\b|\bsince\b|\bdue\s+to\b|\bowing\s+to\b|\bas\s+(?!of\b|well\b|"

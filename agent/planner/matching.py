@@ -72,8 +72,13 @@ def coverage(query: str, candidate: Candidate) -> tuple[float, float]:
     return hard_score, soft_score
 
 
-def choose(query: str, candidates: list[Candidate], *, trust_single: bool = True) -> Choice:
-    """The candidate the query clearly means, or the tied ones to ask about."""
+def choose(
+    query: str, candidates: list[Candidate], *, trust_single: bool = True, lenient: bool = False
+) -> Choice:
+    """The candidate the query clearly means, or the tied ones to ask about.
+
+    ``lenient`` is for small closed lists (cost centers): the only candidate sharing any word wins.
+    """
     if not candidates:
         return Choice(None)
     q = fold(query).strip()
@@ -105,7 +110,7 @@ def choose(query: str, candidates: list[Candidate], *, trust_single: bool = True
             return Choice(first, tuple(pool))
         return Choice(None, tuple(full[:5]))
     runner_up = max((scores[i][0] for i in ranked[1:]), default=0.0)
-    if top_hard == 1.0 or (top_hard >= 0.5 and top_hard - runner_up >= 0.25):
+    if top_hard == 1.0 or (top_hard >= 0.5 and top_hard - runner_up >= 0.25) or (lenient and runner_up == 0):
         return Choice(top)
     return Choice(None, tuple(i for i in ranked[:5] if scores[i][0] > 0) or tuple(ranked[:5]))
 

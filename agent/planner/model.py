@@ -108,7 +108,7 @@ class OfflinePlanner(BaseChatModel):
             return None
         if self.tool_choice in foreign:
             return self.tool_choice
-        return foreign[0] if self.tool_choice in ("any", "required", "auto_forced") else None
+        return foreign[0] if self.tool_choice in ("any", "required") else None
 
     def _generate(
         self,

@@ -36,7 +36,8 @@ from agent.planner.text import Scratch, fold, squash
 _STOP = (
     r"(?=\s+(?:to|by|at|from|with|because|since|due|for|on|in|into|up|down|so|please|asap|now|today|"
     r"until|effective|starting|reason|as|=|->|>|plus|should|must|needs?\s+to|will\s+be|is\s+now|"
-    r"and\s+(?:charge|bill|put|book|use|make|set))\b|"
+    r"and\s+(?:charge|bill|put|book|use|make|set)|and(?=\s+(?:\d|an?\s+(?:dozen|couple|pair|hundred)\b|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred)))\b|"
     r"\s*[,;:!?()=>]|\s*\.(?:\s|$)|\s*$)"
 )
 _NOT_NUMBER = r"(?![\d$\u20ac\u00a3+-]|r\$|brl\b|usd\b|eur\b)"
@@ -206,9 +207,10 @@ def _take_cost_center_code(s: Scratch) -> str | None:
     return code
 
 
-def _product_code_spans(s: Scratch) -> list[_Span]:
+def _product_code_spans(raw: str) -> list[_Span]:
+    """Product codes in the original text ("HB-M8-40"): upper case or with a digit, not a word pair."""
     spans = []
-    for m in lx.PRODUCT_CODE.finditer(s.raw):
+    for m in lx.PRODUCT_CODE.finditer(raw):
         token = m.group(0)
         if not any(ch.isdigit() for ch in token) and not token.isupper():
             continue
@@ -471,7 +473,7 @@ def _price_change(s: Scratch, today: date | None) -> Frame | None:
     reason = _take_reason(s)
     _take_quoted(s)
     product: EntityRef | None = None
-    codes = _product_code_spans(s)
+    codes = _product_code_spans(s.raw)
     if codes:
         product = EntityRef(text=codes[0].text, code=codes[0].text)
         s.mask(codes[0].start, codes[0].end)
@@ -640,7 +642,6 @@ def _drop_verbs(text: str) -> str:
     return out
 
 
-
 def _balance_amounts(lines: list[JournalLineFrame], hint: Decimal | None) -> list[JournalLineFrame]:
     """Fill a missing amount when the other side says it (one debit and one credit), or from a
     single amount stated for the whole entry."""
@@ -725,6 +726,11 @@ def looks_like_purchase(low: str) -> bool:
         return True
     if lx.PURCHASE_VERB_RE.search(core) or lx.PURCHASE_VERB_RE.search(low):
         return True
+    # "40 hex bolts M8 from Fastenal": a quantity first, then a supplier.
+    first = find_numbers(core[:30])
+    quantity_first = bool(first) and first[0].start == 0 and not (first[0].money or first[0].percent)
+    if quantity_first and re.search(r"\b(?:from|with|via|through)\s+\S", core):
+        return True
     need = lx.NEED_RE.search(low)
     if need:
         after = low[need.end() :]
@@ -736,9 +742,9 @@ def looks_like_purchase(low: str) -> bool:
 def _purchase_order(s: Scratch, today: date | None) -> Frame | None:
     if not looks_like_purchase(s.low):
         return None
-    for pattern in (re.compile(r"\s+-\s+"),):
-        s.raw = pattern.sub(lambda m: ", " + " " * (len(m.group(0)) - 2), s.raw)
-        s.low = fold(s.raw)
+    # " - " separates clauses like a comma does ("40 bolts - get them from Fastenal").
+    s.raw = re.sub(r"\s+-\s+", lambda m: ", ".ljust(len(m.group(0))), s.raw)
+    s.low = fold(s.raw)
     memo = _take_memo(s)
     quoted = _take_quoted(s)
     if not memo and quoted:
@@ -822,21 +828,19 @@ def _take_leading_label(s: Scratch) -> EntityRef | None:
 
 
 def _items_region(s: Scratch) -> str:
-    low = s.low
+    """What is left once the clauses are taken: the verb phrase goes, the items stay."""
     for pattern in (lx.PURCHASE_CREATE_RE, lx.PURCHASE_VERB_RE, lx.NEED_RE, lx.POLITE_PREFIX):
-        m = pattern.search(low)
+        m = pattern.search(s.low)
         if m is not None:
-            verb_end = m.end("verb") if "verb" in pattern.groupindex and m.group("verb") else m.end()
-            verb_start = m.start("verb") if "verb" in pattern.groupindex and m.group("verb") else m.start()
-            s.mask(verb_start, verb_end)
-            low = s.low
+            group = "verb" if "verb" in pattern.groupindex and m.group("verb") else 0
+            s.mask(m.start(group), m.end(group))
     return re.sub(r"^\s*(?:for|of|:)\s+", " ", s.raw)
 
 
 def _parse_items(region: str) -> list[PurchaseItem]:
     items: list[PurchaseItem] = []
     for chunk in _ITEM_SPLIT.split(region):
-        item = _parse_item(chunk)
+        item = parse_item(chunk)
         if item is not None:
             items.append(item)
     return _pair_split_items(items)
@@ -864,10 +868,6 @@ def _pair_split_items(items: list[PurchaseItem]) -> list[PurchaseItem]:
 
 def parse_item(chunk: str) -> PurchaseItem | None:
     """One purchase line from words like "40 hex bolts M8 at 0.80 each" or "hex nut M8: 200 units"."""
-    return _parse_item(chunk)
-
-
-def _parse_item(chunk: str) -> PurchaseItem | None:
     text = " " + chunk + " "
     text, unit_price = _take_unit_price(text)
     numbers = [n for n in find_numbers(text) if not n.percent and not n.money]
@@ -931,8 +931,7 @@ def _pick_quantity(low: str, numbers: list[NumberMatch]) -> NumberMatch | None:
 
 
 def _product_code(phrase: str) -> str | None:
-    scratch = Scratch(phrase)
-    spans = _product_code_spans(scratch)
+    spans = _product_code_spans(phrase)
     if len(spans) == 1 and fold(squash(phrase)) == fold(spans[0].text):
         return spans[0].text
     return None
@@ -962,6 +961,10 @@ _TOPIC_WORDS = re.compile(
     r"history|info|information|status|statuses|exposure|usage|blocked)\b"
 )
 
+_STATUS_WORDS = re.compile(
+    r"\b" + lx.alternation(frozenset(lx.SALES_STATUS) | frozenset(lx.PURCHASE_STATUS)) + r"\b"
+)
+
 
 def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
     low = s.low
@@ -984,7 +987,7 @@ def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
     cc_code = _take_cost_center_code(s) if lx.COST_CENTER_CODE.search(s.low) else None
     customer_code = _take_code(s, lx.CUSTOMER_CODE)
     supplier_code = _take_code(s, lx.SUPPLIER_CODE)
-    product_spans = _product_code_spans(s)
+    product_spans = _product_code_spans(s.raw)
     product_code = product_spans[0].text if product_spans else None
     for span in product_spans[:1]:
         s.mask(span.start, span.end)
@@ -1040,7 +1043,6 @@ def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
             entity=EntityRef(text=phrase) if phrase else None,
             entity_kind="cost_center",
             year=year,
-            all_items=not phrase,
         )
     if po_words or (so_words and (supplier_code or lx.SUPPLIER_NOUN_RE.search(low))):
         status = _status(low, lx.PURCHASE_STATUS)
@@ -1054,7 +1056,7 @@ def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
         return ReadFrame(
             topic="sales_orders", entity=entity, entity_kind="customer", status=status, listing=True
         )
-    if ACCOUNT_SEARCH_RE.search(low) and not lx.CUSTOMER_NOUN_RE.search(low):
+    if lx.ACCOUNT_RE.search(low) and not lx.CUSTOMER_NOUN_RE.search(low):
         phrase = _leftover(s)
         return ReadFrame(
             topic="accounts",
@@ -1100,9 +1102,6 @@ def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
     return ReadFrame(topic="lookup", entity=EntityRef(text=phrase), listing=True)
 
 
-ACCOUNT_SEARCH_RE = re.compile(r"\b(?:accounts?|acct|a/c|chart\s+of\s+accounts|gl)\b")
-
-
 def _entity(code: str | None, phrase: str) -> EntityRef | None:
     if code:
         return EntityRef(text=code, code=code)
@@ -1120,8 +1119,7 @@ def _leftover(s: Scratch, *, keep_account: bool = False) -> str:
     """What is left of a read request once topic words, filler and statuses are gone: the entity."""
     low = s.low
     raw = s.raw
-    statuses = sorted(set(lx.SALES_STATUS) | set(lx.PURCHASE_STATUS), key=len, reverse=True)
-    for pattern in (_TOPIC_WORDS, re.compile(r"\b(?:" + "|".join(re.escape(w) for w in statuses) + r")\b")):
+    for pattern in (_TOPIC_WORDS, _STATUS_WORDS):
         for m in pattern.finditer(low):
             word = m.group(0)
             if keep_account and word.startswith("account"):

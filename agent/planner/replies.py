@@ -75,10 +75,6 @@ def s(record: Any, key: str) -> str:
     return ""
 
 
-def yes_no(flag: Any) -> str:
-    return "yes" if flag else "no"
-
-
 # ---- labels -----------------------------------------------------------------------------------------
 
 

@@ -65,9 +65,6 @@ class Run:
                 return obs
         return None
 
-    def any_done(self, tool: str) -> bool:
-        return any(o.name == tool for o in self.observations)
-
 
 @dataclass(frozen=True)
 class Found:
@@ -252,7 +249,7 @@ def resolve_cost_center(run: Run, ref: EntityRef, *, year: int | None = None) ->
     candidates = [
         Candidate(rp.s(r, "cost_center"), rp.budget_label(r), (rp.s(r, "description"),)) for r in rows
     ]
-    choice = choose(ref.text, candidates, trust_single=False)
+    choice = choose(ref.text, candidates, trust_single=False, lenient=True)
     if choice.best is None:
         if choice.ties and len(choice.ties) < len(rows):
             tied = [rows[i] for i in choice.ties]

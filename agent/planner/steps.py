@@ -127,15 +127,8 @@ def _chat(frame: ChatFrame, ctx: RequestContext) -> Decision:
 
 
 def _read_only_text(tool: str) -> str:
-    action = {
-        "propose_purchase_order": "purchase orders",
-        "propose_journal_entry": "journal entries",
-        "propose_credit_limit_change": "credit-limit changes",
-        "propose_sales_order_cancellation": "sales-order cancellations",
-        "propose_price_change": "price changes",
-    }[tool]
     return (
-        f"I'm read-only for {action} in this session, so I can't propose that change; I can only report "
+        f"I'm read-only for {_PLURAL[tool]} in this session, so I can't propose that change; I can only report "
         "what the ERP holds (for example stock, budgets, customers or orders). Ask someone who can file "
         "proposals, or ask me to look something up."
     )
@@ -150,6 +143,7 @@ _DOCUMENT = {
     "propose_sales_order_cancellation": "sales-order cancellation",
     "propose_price_change": "price change",
 }
+_PLURAL = {tool: noun[:-1] + "ies" if noun.endswith("y") else noun + "s" for tool, noun in _DOCUMENT.items()}
 
 
 def _outcome_text(tool: str, obs: Observation, proposed: str = "") -> str:
@@ -208,7 +202,7 @@ def _failure_text(what: str, error: str) -> str:
     return f"The {what} did not go through: {text}. Nothing was written to the ERP."
 
 
-# ---- questions ------------------------------------------------------------------------------------------
+# ---- proposing ----------------------------------------------------------------------------------------------
 
 
 def _propose(tool: str, args: dict[str, Any], what: str, notes: str = "") -> Decision:
