@@ -16,6 +16,7 @@ from erp_acl.commands import (
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
+    Command,
     CreatePurchaseOrder,
     PostJournalEntry,
 )
@@ -212,3 +213,21 @@ def price_summary(product: Product, command: ChangePrice) -> str:
         f"List price of {product.code} {product.description} changed from {product.list_price} "
         f"to {money(command.new_price)}"
     )
+
+
+def amount_of(command: Command, reader: ErpReader, today: date) -> Money:
+    """The money a command moves, the figure approval thresholds are set on.
+
+    A purchase order: its total at the prices it will be stored with. A journal entry: its
+    debits. A credit limit: the new limit (the exposure granted). A cancellation: the order's
+    total. A price change: the new list price.
+    """
+    if isinstance(command, CreatePurchaseOrder):
+        return plan_purchase_order(command, reader, today).total
+    if isinstance(command, PostJournalEntry):
+        return money(sum((line.debit for line in command.lines), Decimal("0")))
+    if isinstance(command, ChangeCreditLimit):
+        return money(command.new_limit)
+    if isinstance(command, CancelSalesOrder):
+        return reader.get_sales_order(command.order_number).total
+    return money(command.new_price)

@@ -23,9 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def seeded_erp_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from erp_acl.legacy.seed import seed_legacy_erp
-
     from agent.db import make_engine
+    from erp_acl.legacy.seed import seed_legacy_erp
 
     path = tmp_path_factory.mktemp("erp-template") / "legacy_erp.db"
     engine = make_engine(f"sqlite:///{path}")
