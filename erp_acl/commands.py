@@ -129,8 +129,9 @@ Command = Annotated[
     CreatePurchaseOrder | PostJournalEntry | ChangeCreditLimit | CancelSalesOrder | ChangePrice,
     Field(discriminator="action"),
 ]
-# mypy reads the Annotated union as a value, not a type; pydantic accepts it (documented usage).
-COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)  # type: ignore[arg-type]
+# mypy reads the Annotated union as a value, not a type (only in some runs: hence unused-ignore);
+# pydantic accepts it (documented usage).
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)  # type: ignore[arg-type, unused-ignore]
 ACTIONS: tuple[str, ...] = (
     "create_purchase_order",
     "post_journal_entry",
