@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -36,7 +37,9 @@ from erp_acl.domain import Receipt
 
 ProposalStatus = Literal["pending", "approved", "rejected", "expired", "committing", "committed", "failed"]
 TERMINAL: frozenset[str] = frozenset({"rejected", "expired", "committed", "failed"})
-DecisionKind = Literal["approve", "reject", "edit"]
+# edit: changes the payload within the policy's tolerance and approves it; revise: changes it
+# beyond the tolerance, so the new payload needs the gate's approvals afresh (not counted).
+DecisionKind = Literal["approve", "reject", "edit", "revise", "expire"]
 
 metadata = MetaData()
 
@@ -53,7 +56,10 @@ proposals = Table(
     Column("idempotency_key", String(64), nullable=False, unique=True),
     Column("fingerprint", String(64), nullable=False),
     Column("requester", String(64), nullable=False),
+    Column("on_behalf_of", String(64), nullable=False),
     Column("evidence", JSON, nullable=False),
+    Column("gate", JSON, nullable=False),
+    Column("revision", Integer, nullable=False, default=0),
     Column("receipt", JSON, nullable=True),
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -72,6 +78,9 @@ decisions = Table(
     Column("decision", String(16), nullable=False),
     Column("reason", Text, nullable=True),
     Column("edits", JSON, nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Column("rule", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -89,6 +98,9 @@ class Decision(BaseModel):
     decision: DecisionKind
     reason: str | None = None
     edits: dict[str, Any] | None = None
+    revision: int = 0
+    policy_version: str = ""
+    rule: str = ""
     at: datetime
 
 
@@ -110,6 +122,9 @@ class Proposal(BaseModel):
     idempotency_key: str
     fingerprint: str
     requester: str
+    on_behalf_of: str
+    gate: dict[str, Any] = Field(default_factory=dict)
+    revision: int = 0
     approvals: list[Decision] = Field(default_factory=list)
     receipt: dict[str, Any] | None = None
     error: str | None = None
@@ -120,6 +135,12 @@ class Proposal(BaseModel):
     @property
     def decided_by(self) -> str | None:
         return self.approvals[-1].actor if self.approvals else None
+
+    def current_approvals(self) -> list[Decision]:
+        """Approvals (and approving edits) given to the payload as it stands now."""
+        return [
+            d for d in self.approvals if d.decision in ("approve", "edit") and d.revision == self.revision
+        ]
 
     def as_json(self) -> dict[str, Any]:
         """The public JSON shape (DESIGN.md): scripts rely on these keys."""
@@ -156,6 +177,8 @@ class ProposalStore:
         fingerprint: str,
         requester: str,
         evidence: list[Evidence],
+        gate: dict[str, Any],
+        on_behalf_of: str | None = None,
     ) -> Proposal:
         """File a pending proposal. Filing the same tool call of a thread again returns the first one,
         so a propose step that is re-run after a crash never makes a second proposal or key."""
@@ -180,7 +203,10 @@ class ProposalStore:
                         idempotency_key=idempotency_key,
                         fingerprint=fingerprint,
                         requester=requester,
+                        on_behalf_of=on_behalf_of or requester,
                         evidence=[e.model_dump(mode="json") for e in evidence],
+                        gate=gate,
+                        revision=0,
                         created_at=now,
                         updated_at=now,
                     )
@@ -213,48 +239,50 @@ class ProposalStore:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             return [self._load(conn, row) for row in rows]
 
-    def claim(
+    def decide(
         self,
         proposal_id: str,
         *,
         actor: str,
         decision: DecisionKind,
+        check: Callable[[Proposal], None],
+        satisfied: Callable[[Proposal, Sequence[Decision]], bool],
         reason: str | None = None,
         edits: dict[str, Any] | None = None,
         new_payload: dict[str, Any] | None = None,
         new_fingerprint: str | None = None,
+        new_gate: dict[str, Any] | None = None,
     ) -> Proposal:
-        """Atomically move a pending proposal to approved/rejected and record the decision.
+        """Record one decision atomically and, when it completes the gate, claim the proposal.
 
-        Exactly one concurrent caller succeeds; every other one gets ``AlreadyDecided``.
-        An edit stores the approver's payload and its new fingerprint in the same UPDATE.
+        One transaction holds the proposal row (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR
+        UPDATE`` elsewhere): ``check`` (segregation of duties, roles, a second approval by the same
+        person) sees every earlier decision, and the status change is a conditional UPDATE, so of
+        many concurrent deciders exactly one completes the gate; later ones get ``AlreadyDecided``.
         """
-        values: dict[str, Any] = {
-            "status": "rejected" if decision == "reject" else "approved",
-            "updated_at": _now(),
-        }
-        if new_payload is not None:
-            values["payload"] = new_payload
-            values["fingerprint"] = new_fingerprint
+        now = _now()
         with self._engine.begin() as conn:
-            claimed = conn.execute(
-                update(proposals)
-                .where(proposals.c.id == proposal_id, proposals.c.status == "pending")
-                .values(**values)
-            ).rowcount
-            if claimed != 1:
-                row = conn.execute(
-                    select(proposals.c.status).where(proposals.c.id == proposal_id)
-                ).scalar_one_or_none()
-                if row is None:
-                    raise ProposalNotFound(f"no proposal {proposal_id!r}")
-                last = conn.execute(
-                    select(decisions.c.actor, decisions.c.decision)
-                    .where(decisions.c.proposal_id == proposal_id)
-                    .order_by(decisions.c.id.desc())
-                ).first()
-                by = f" by {last.actor}" if last is not None else ""
-                raise AlreadyDecided(f"proposal {proposal_id} was already decided{by} (status {row})")
+            row = (
+                conn.execute(select(proposals).where(proposals.c.id == proposal_id).with_for_update())
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise ProposalNotFound(f"no proposal {proposal_id!r}")
+            current = self._load(conn, dict(row))
+            if current.status != "pending":
+                by = f" by {current.decided_by}" if current.decided_by else ""
+                raise AlreadyDecided(
+                    f"proposal {proposal_id} was already decided{by} (status {current.status})"
+                )
+            check(current)
+            revision = current.revision + (1 if decision == "revise" else 0)
+            changes: dict[str, Any] = {"updated_at": now, "revision": revision}
+            if decision in ("edit", "revise"):
+                changes.update(
+                    payload=new_payload, fingerprint=new_fingerprint, gate=new_gate or current.gate
+                )
+            gate = changes.get("gate", current.gate)
             conn.execute(
                 insert(decisions).values(
                     proposal_id=proposal_id,
@@ -262,9 +290,26 @@ class ProposalStore:
                     decision=decision,
                     reason=reason,
                     edits=edits,
-                    created_at=_now(),
+                    revision=revision,
+                    policy_version=str(gate.get("policy_version", "")),
+                    rule=str(gate.get("rule", "")),
+                    created_at=now,
                 )
             )
+            if decision in ("reject", "expire"):
+                changes["status"] = "rejected" if decision == "reject" else "expired"
+            elif decision in ("approve", "edit"):
+                updated = current.model_copy(update={"revision": revision, "gate": gate})
+                mine = Decision(actor=actor, decision=decision, revision=revision, at=now)
+                if satisfied(updated, [*updated.current_approvals(), mine]):
+                    changes["status"] = "approved"
+            claimed = conn.execute(
+                update(proposals)
+                .where(proposals.c.id == proposal_id, proposals.c.status == "pending")
+                .values(**changes)
+            ).rowcount
+            if claimed != 1:
+                raise AlreadyDecided(f"proposal {proposal_id} was decided by someone else at the same moment")
         return self.get(proposal_id)
 
     def mark(
@@ -299,13 +344,16 @@ class ProposalStore:
                 decision=d["decision"],
                 reason=d["reason"],
                 edits=d["edits"],
+                revision=d["revision"],
+                policy_version=d["policy_version"],
+                rule=d["rule"],
                 at=_aware(d["created_at"]),
             )
             for d in decided
         ]
         row["created_at"] = _aware(row["created_at"])
         row["updated_at"] = _aware(row["updated_at"])
-        for key in ("payload", "evidence", "receipt"):
+        for key in ("payload", "evidence", "receipt", "gate"):
             if isinstance(row[key], str):  # some drivers hand JSON back as text
                 row[key] = json.loads(row[key])
         row.pop("tool_call_id", None)

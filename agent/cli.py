@@ -425,6 +425,47 @@ def tools_call(
             emit(data)
 
 
+@app.command("mcp")
+def mcp_serve(
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", "-u", help="the configured person the MCP client acts for (proposals are theirs)"
+        ),
+    ],
+    transport: Annotated[str, typer.Option(help="stdio, or http (streamable HTTP at /mcp)")] = "stdio",
+    host: Annotated[str, typer.Option(help="address to listen on (http only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on (http only)")] = 8765,
+) -> None:
+    """Serve the gateway's tools over MCP under the MCP identity: reads answer, propose_* only files
+    pending proposals for the inbox, nothing commits."""
+    import ipaddress
+
+    from agent.mcp_server import serve_http, serve_stdio
+
+    if transport not in ("stdio", "http"):
+        typer.echo(f"error: unknown transport {transport!r}; one of stdio, http", err=True)
+        raise typer.Exit(2)
+    with service() as svc:
+        guarded(lambda: svc.user(user))
+        if transport == "stdio":
+            # stdout is the protocol channel: everything for people goes to stderr.
+            guarded(lambda: serve_stdio(svc, user))
+            return
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            typer.echo(
+                f"warning: {host} is not a loopback address and MCP over HTTP has no authentication; "
+                f"anyone who reaches it files proposals as {user}",
+                err=True,
+            )
+        typer.echo(f"Countersign MCP server for {user} at http://{host}:{port}/mcp (Ctrl-C stops)", err=True)
+        guarded(lambda: serve_http(svc, user, host, port))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

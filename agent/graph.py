@@ -5,8 +5,10 @@
                                   │               └──reject──> report_rejection ──> reason
                                   └──(refused)──> reason
 
-``propose`` makes the idempotency key and fingerprint and files the proposal; it finishes and is
-checkpointed before ``await_approval`` pauses. ``await_approval`` only calls ``interrupt``, because
+``propose`` makes the idempotency key and fingerprint, computes the policy gate and files the
+proposal; it finishes and is checkpointed before ``await_approval`` pauses. A gate the policy
+lets run automatically (only where the agent's grant allows unattended commits) goes straight to
+``commit`` with the policy recorded as the decider. ``await_approval`` only calls ``interrupt``, because
 LangGraph re-runs a node from its first line on resume. ``commit`` reads the proposal from the
 approvals store (the authority on the decision and any edit) and writes once through the gateway;
 the ERP's ledger, not LangGraph, is the authority on whether the write happened.
@@ -16,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -31,13 +33,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
 from agent.approvals import Evidence, ProposalStore
+from agent.policy import Policy
 from agent.prompts import system_prompt
 from agent.users import Directory
 from erp_acl.commands import parse_command
 from erp_acl.errors import ErpError, ErpUnavailable
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
+from tools.identity import AgentIdentity
 from tools.rendering import render_error, render_result
+from tools.tokens import TokenRefused, write_binding
+
+AUTO_APPROVER = "policy:auto"
 
 PROPOSE_NAMES = frozenset(t.name for t in PROPOSE_TOOLS)
 READ_NAMES = frozenset(t.name for t in READ_TOOLS)
@@ -54,7 +61,7 @@ class PendingProposal(TypedDict):
 
 class ApprovalDecision(TypedDict, total=False):
     proposal_id: str
-    decision: Literal["approve", "reject", "edit"]
+    decision: Literal["approve", "reject", "edit", "expire"]
     actor: str
     reason: str | None
 
@@ -62,8 +69,14 @@ class ApprovalDecision(TypedDict, total=False):
 class AgentState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     requester: str
+    # Which configured identity this run acts as: "agent" (chat) or "mcp" (another agent's call).
+    via: str
     pending: PendingProposal | None
     decision: ApprovalDecision | None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,10 @@ class GraphDeps:
     store: ProposalStore
     model: BaseChatModel
     directory: Directory
-    agent_id: str
-    tool_names: tuple[str, ...]
+    identities: Mapping[str, AgentIdentity]
+    policy: Callable[[], Policy]
     today: Callable[[], date] = date.today
+    now: Callable[[], datetime] = _utc_now
 
 
 def _last_ai(state: AgentState) -> AIMessage | None:
@@ -113,10 +127,16 @@ def evidence_of(messages: list[AnyMessage]) -> list[Evidence]:
 def build_graph(
     deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any]
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    bound_model = deps.model.bind_tools(deps.gateway.model_tools(list(deps.tool_names)))
+    # Least privilege starts at the prompt: the model is only shown the tools the agent is granted
+    # (none of the propose_* tools when it is read-only); the gateway still checks every call.
+    granted = deps.identities["agent"].granted_tools()
+    bound_model = deps.model.bind_tools(deps.gateway.model_tools(granted))
+
+    def identity(state: AgentState) -> AgentIdentity:
+        return deps.identities[state.get("via", "agent")]
 
     def principal(state: AgentState) -> Principal:
-        return Principal(actor=deps.agent_id, on_behalf_of=state["requester"])
+        return Principal(actor=identity(state).id, on_behalf_of=state["requester"])
 
     def prompt(state: AgentState) -> list[AnyMessage]:
         user = deps.directory.get(state["requester"])
@@ -129,15 +149,15 @@ def build_graph(
         message = _last_ai(state)
         assert message is not None
         results: list[AnyMessage] = []
+        who = principal(state)
         for call in message.tool_calls:
             call_id = call["id"] or ""
-            if call["name"] not in deps.tool_names:
-                # Complete mediation: whatever the model asked for, only bound tools run.
-                results.append(_error(call_id, call["name"], f"tool {call['name']} is not available to you"))
-                continue
+            # Complete mediation: whatever the model asked for, the gateway decides (and records
+            # a refusal); each call carries a token minted for that call alone.
             try:
-                value = deps.gateway.read(call["name"], call["args"], principal(state))
-            except (ToolError, ErpError) as exc:
+                token = deps.gateway.mint(who, call["name"])
+                value = deps.gateway.read(call["name"], call["args"], who, token)
+            except (ToolError, ErpError, TokenRefused) as exc:
                 results.append(_error(call_id, call["name"], str(exc)))
             else:
                 results.append(ToolMessage(render_result(value), tool_call_id=call_id, name=call["name"]))
@@ -154,14 +174,22 @@ def build_graph(
             for c in message.tool_calls
             if c is not chosen
         ]
-        if chosen["name"] not in deps.tool_names:
-            replies.append(_error(chosen_id, chosen["name"], f"you are not allowed to use {chosen['name']}"))
-            return {"messages": replies, "pending": None}
+        who = principal(state)
         try:
-            prepared = deps.gateway.prepare(chosen["name"], chosen["args"], principal(state), deps.today())
-        except (ToolError, ErpError) as exc:
+            token = deps.gateway.mint(who, chosen["name"])
+            prepared = deps.gateway.prepare(chosen["name"], chosen["args"], who, token, deps.today())
+        except (ToolError, ErpError, TokenRefused) as exc:
             replies.append(_error(chosen_id, chosen["name"], f"cannot propose: {exc}"))
             return {"messages": replies, "pending": None}
+        gate = deps.policy().gate_for(
+            prepared.action,
+            prepared.amount.amount,
+            now=deps.now(),
+            # Only the chat agent's own grant can let an action run unattended; what another agent
+            # files (over MCP) always waits for a person.
+            unattended_allowed=state.get("via", "agent") == "agent"
+            and identity(state).may_run_unattended(prepared.action),
+        )
         thread_id = _thread_id_of_state(state)
         proposal = deps.store.create(
             thread_id=thread_id,
@@ -173,6 +201,7 @@ def build_graph(
             fingerprint=prepared.fingerprint,
             requester=state["requester"],
             evidence=evidence_of(state["messages"]),
+            gate=gate.as_json(),
         )
         pending = PendingProposal(
             proposal_id=proposal.id,
@@ -182,7 +211,21 @@ def build_graph(
             action=proposal.action,
             summary=proposal.summary,
         )
-        return {"messages": replies, "pending": pending, "decision": None}
+        if gate.mode == "auto" and proposal.status == "pending":
+            deps.store.decide(
+                proposal.id,
+                actor=AUTO_APPROVER,
+                decision="approve",
+                check=lambda _: None,
+                satisfied=lambda *_: True,
+                reason=f"automatic under rule {gate.rule} of policy {gate.policy_version}",
+            )
+        decision = (
+            ApprovalDecision(proposal_id=proposal.id, decision="approve", actor=AUTO_APPROVER, reason=None)
+            if gate.mode == "auto"
+            else None
+        )
+        return {"messages": replies, "pending": pending, "decision": decision}
 
     def await_approval(state: AgentState) -> dict[str, Any]:
         pending = state["pending"]
@@ -195,11 +238,17 @@ def build_graph(
     def report_rejection(state: AgentState) -> dict[str, Any]:
         pending, decision = state["pending"], state["decision"]
         assert pending is not None and decision is not None
-        reason_text = decision.get("reason") or "no reason given"
-        text = (
-            f"proposal {pending['proposal_id']} was rejected by {decision.get('actor')}: {reason_text}. "
-            "Nothing was written to the ERP."
-        )
+        if decision.get("decision") == "expire":
+            text = (
+                f"proposal {pending['proposal_id']} expired without a decision ({decision.get('reason')}). "
+                "Nothing was written to the ERP."
+            )
+        else:
+            reason_text = decision.get("reason") or "no reason given"
+            text = (
+                f"proposal {pending['proposal_id']} was rejected by {decision.get('actor')}: {reason_text}. "
+                "Nothing was written to the ERP."
+            )
         return {"messages": [_error(pending["tool_call_id"], "", text)], "pending": None}
 
     def commit(state: AgentState) -> dict[str, Any]:
@@ -208,26 +257,31 @@ def build_graph(
         proposal = deps.store.get(pending["proposal_id"])
         call_id = pending["tool_call_id"]
         if proposal.status == "committed" and proposal.receipt is not None:
-            content = render_result(
-                {"status": "committed", "proposal_id": proposal.id, "receipt": proposal.receipt}
-            )
-            return {"messages": [ToolMessage(content, tool_call_id=call_id)], "pending": None}
+            return {"messages": [_committed(proposal.id, proposal.receipt, call_id)], "pending": None}
         if proposal.status not in ("approved", "committing"):
-            return {
-                "messages": [
-                    _error(call_id, "", f"proposal {proposal.id} is {proposal.status}; nothing was written")
-                ],
-                "pending": None,
-            }
+            text = f"proposal {proposal.id} is {proposal.status}; nothing was written"
+            return {"messages": [_error(call_id, "", text)], "pending": None}
         deps.store.mark(proposal.id, "committing", only_from=("approved", "committing"))
         command = parse_command(proposal.payload)
+        who = principal(state)
+        # A just-in-time token for exactly this action: bound to this proposal, key and fingerprint.
+        token = deps.gateway.mint(
+            who,
+            deps.gateway.commit_audience(command.action),
+            write_binding(proposal.id, proposal.idempotency_key, proposal.fingerprint),
+        )
         try:
             receipt = deps.gateway.commit(
-                command, proposal.idempotency_key, proposal.fingerprint, principal(state)
+                command,
+                proposal_id=proposal.id,
+                idempotency_key=proposal.idempotency_key,
+                fingerprint_=proposal.fingerprint,
+                principal=who,
+                token=token,
             )
         except ErpUnavailable:
             raise  # transient: the run stops here and a retry resumes this node with the same key
-        except ErpError as exc:
+        except (ErpError, ToolError, TokenRefused) as exc:
             deps.store.mark(proposal.id, "failed", error=str(exc))
             text = f"proposal {proposal.id} was approved but the ERP refused it: {exc}. Nothing was written."
             return {"messages": [_error(call_id, "", text)], "pending": None}
@@ -250,7 +304,9 @@ def build_graph(
         return "read_tools"
 
     def after_propose(state: AgentState) -> str:
-        return "await_approval" if state.get("pending") else "reason"
+        if not state.get("pending"):
+            return "reason"
+        return "commit" if state.get("decision") else "await_approval"
 
     def after_decision(state: AgentState) -> str:
         decision = state.get("decision") or {}
@@ -268,7 +324,7 @@ def build_graph(
     graph.add_edge(START, "reason")
     graph.add_conditional_edges("reason", after_reason, ["read_tools", "propose", END])
     graph.add_edge("read_tools", "reason")
-    graph.add_conditional_edges("propose", after_propose, ["await_approval", "reason"])
+    graph.add_conditional_edges("propose", after_propose, ["await_approval", "commit", "reason"])
     graph.add_conditional_edges("await_approval", after_decision, ["commit", "report_rejection"])
     graph.add_edge("report_rejection", "reason")
     graph.add_edge("commit", "respond")

@@ -8,9 +8,9 @@ SQL themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -20,6 +20,8 @@ from langgraph.types import Command
 
 from agent.approvals import (
     AlreadyDecided,
+    Decision,
+    DecisionKind,
     Proposal,
     ProposalNotFound,
     ProposalStatus,
@@ -28,18 +30,42 @@ from agent.approvals import (
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.edits import EditError, apply_edits
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
+from agent.policy import (
+    Approval,
+    Gate,
+    Mode,
+    NotAllowed,
+    Outcome,
+    Policy,
+    PolicyError,
+    Suggestion,
+    check_approver,
+    edit_needs_fresh_approval,
+    evaluate,
+    is_expired,
+    needs_reminder,
+    suggest,
+)
+from agent.policy_changes import CHECKER_ROLE, PolicyChange, PolicyChangeNotFound, PolicyChangeStore
 from agent.settings import Settings, load_settings
 from agent.users import Directory, Role, UnknownUser, User, load_directory
 from erp_acl.commands import parse_command
 from erp_acl.errors import ErpError
 from erp_acl.ports import Erp
-from tools.catalog import ALL_TOOLS
-from tools.gateway import Gateway, Principal, ToolError, ToolSpec
+from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec
+from tools.identity import AgentIdentity, IdentityError
 from tools.rendering import to_plain_json
+from tools.security_log import SqlSecurityLog
+from tools.tokens import TokenRefused
 
 log = logging.getLogger("countersign.service")
 
-DecisionKind = Literal["approve", "reject", "edit"]
+Via = Literal["agent", "mcp"]
+EXPIRY_ACTOR = "system:expiry"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Refused(Exception):
@@ -56,6 +82,10 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EditError,
     ToolError,
     ErpError,
+    TokenRefused,
+    PolicyError,
+    PolicyChangeNotFound,
+    IdentityError,
 )
 
 
@@ -104,6 +134,19 @@ def _events(mode: str, data: Any) -> Iterator[ChatEvent]:
                 )
 
 
+def _outcome(proposal: Proposal) -> Outcome | None:
+    kinds = {d.decision for d in proposal.approvals}
+    if proposal.status == "rejected":
+        return "rejected"
+    if proposal.status == "expired":
+        return "expired"
+    if proposal.status == "failed":
+        return "failed"
+    if proposal.status == "committed":
+        return "edited" if kinds & {"edit", "revise"} else "approved_unchanged"
+    return None
+
+
 def _text(message: AnyMessage) -> str:
     content = message.content
     if isinstance(content, str):
@@ -118,33 +161,44 @@ class AgentService:
         self,
         *,
         settings: Settings,
+        gateway: Gateway,
         erp: Erp,
         model: BaseChatModel,
         store: ProposalStore,
         conversations: ConversationStore,
         directory: Directory,
+        identities: Mapping[str, AgentIdentity],
+        policies: PolicyChangeStore,
+        security: SqlSecurityLog,
         checkpointer: Any,
         today: Callable[[], date] = date.today,
+        now: Callable[[], datetime] = _utc_now,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.erp = erp
-        self.gateway = Gateway(erp)
+        self.gateway = gateway
         self.store = store
         self.conversations = conversations
         self.directory = directory
+        self.identities = dict(identities)
+        self.policies = policies
+        self.security = security
         self._today = today
+        self._now = now
         self._on_close = on_close
-        self.agent_id = "countersign-agent"
+        self.agent = self.identities["agent"]
+        self.agent_ids = frozenset(identity.id for identity in self.identities.values())
         self.graph = build_graph(
             GraphDeps(
-                gateway=self.gateway,
+                gateway=gateway,
                 store=store,
                 model=model,
                 directory=directory,
-                agent_id=self.agent_id,
-                tool_names=tuple(t.name for t in ALL_TOOLS),
+                identities=self.identities,
+                policy=policies.effective,
                 today=today,
+                now=now,
             ),
             checkpointer,
         )
@@ -156,6 +210,12 @@ class AgentService:
         if role is not None and not user.has(role):
             raise Refused(f"{user_id} is not allowed to do this: it needs the {role} role")
         return user
+
+    def _roles(self, user_id: str) -> tuple[str, ...]:
+        try:
+            return self.directory.get(user_id).roles
+        except UnknownUser:
+            return ()  # a departed user's past approval no longer counts
 
     # ---- chat -------------------------------------------------------------------------------
 
@@ -187,7 +247,7 @@ class AgentService:
                 )
         known = {p.id for p in self.store.list(thread_id=thread_id)}
         stream = self.graph.stream(
-            {"messages": [HumanMessage(text)], "requester": user.id},
+            {"messages": [HumanMessage(text)], "requester": user.id, "via": "agent"},
             self._config(thread_id),
             stream_mode=["messages", "updates"],
             durability="sync",
@@ -253,12 +313,40 @@ class AgentService:
         return self.store.list(status=status, requester=requester, limit=limit)
 
     def pending_approvals(self, user_id: str | None = None) -> list[Proposal]:
-        """Pending proposals; for a given approver, only those they may decide (not their own)."""
+        """Pending proposals; for a given person, those they may still act on (never their own)."""
         pending = self.store.list(status="pending")
         if user_id is None:
             return pending
-        self.user(user_id, "approver")
-        return [p for p in pending if p.requester != user_id]
+        user = self.user(user_id)
+        return [
+            p
+            for p in pending
+            if user.id not in (p.requester, p.on_behalf_of)
+            and (set(user.roles) & set(Gate.from_json(p.gate).approver_roles))
+            and user.id not in {d.actor for d in p.current_approvals()}
+        ]
+
+    def attention(self, proposal: Proposal) -> str | None:
+        """Why a pending proposal needs attention now: overdue (reminder/escalation) or expired."""
+        if proposal.status != "pending":
+            return None
+        gate = Gate.from_json(proposal.gate)
+        now = self._now()
+        if is_expired(gate, now):
+            return f"expired at {gate.expires_at:%Y-%m-%d %H:%M} UTC"
+        if needs_reminder(gate, now):
+            return f"overdue since {gate.warn_at:%Y-%m-%d %H:%M} UTC; escalated to {gate.escalation_role}"
+        return None
+
+    def escalations(self, user_id: str) -> list[Proposal]:
+        """Overdue proposals escalated to a role this person holds."""
+        user = self.user(user_id)
+        now = self._now()
+        return [
+            p
+            for p in self.store.list(status="pending")
+            if needs_reminder(gate := Gate.from_json(p.gate), now) and user.has(gate.escalation_role)
+        ]
 
     def decide(
         self,
@@ -269,43 +357,114 @@ class AgentService:
         reason: str | None = None,
         edits: dict[str, Any] | None = None,
     ) -> Proposal:
-        """Approve, edit-and-approve, or reject; claims the decision atomically, then resumes the run."""
-        approver = self.user(user_id, "approver")
+        """Approve, edit, or reject. The decision is recorded atomically under the proposal's gate;
+        when it completes the gate (or rejects), the waiting run is resumed exactly once."""
+        person = self.user(user_id)
         proposal = self.store.get(proposal_id)
         if proposal.status != "pending":
             by = f" by {proposal.decided_by}" if proposal.decided_by else ""
             raise AlreadyDecided(f"proposal {proposal.id} was already decided{by} (status {proposal.status})")
-        if proposal.requester == approver.id:
+        gate = Gate.from_json(proposal.gate)
+        if is_expired(gate, self._now()):
+            self._expire(proposal)
             raise Refused(
-                f"{approver.id} requested proposal {proposal.id} and cannot decide it; ask another approver"
+                f"proposal {proposal.id} expired at {gate.expires_at:%Y-%m-%d %H:%M} UTC; nothing was written"
             )
         if decision == "reject" and not (reason and reason.strip()):
             raise Refused("a rejection needs a reason")
         interrupt_id = self._interrupt_for(proposal)
+
+        def check(current: Proposal) -> None:
+            self._check_decider(current, person, decision)
+
+        check(proposal)  # early, for a clear answer; repeated inside the store's transaction
+        kind: DecisionKind = decision
         new_payload = new_fingerprint = None
+        new_gate: dict[str, Any] | None = None
         if decision == "edit":
             if not edits:
                 raise Refused("an edit needs at least one field=value")
             edited = parse_command(apply_edits(proposal.payload, edits))
-            prepared = self.gateway.recheck(edited.action, edited, edited.based_on)
+            principal = Principal(self.agent.id, person.id)
+            audience = self.gateway.check_audience(edited.action)
+            prepared = self.gateway.recheck(
+                edited.action,
+                edited,
+                edited.based_on,
+                principal,
+                self.gateway.mint(principal, audience),
+                self._today(),
+            )
             new_payload, new_fingerprint = prepared.command.model_dump(mode="json"), prepared.fingerprint
-        self.store.claim(
+            policy = self.policies.effective()
+            regated = policy.gate_for(
+                edited.action,
+                prepared.amount.amount,
+                now=proposal.created_at,
+                unattended_allowed=False,  # an edited proposal is never committed unattended
+            )
+            new_gate = {
+                **regated.as_json(),
+                "expires_at": proposal.gate["expires_at"],
+                "warn_at": proposal.gate["warn_at"],
+            }
+            if edit_needs_fresh_approval(gate, gate.amount, prepared.amount.amount, policy=policy):
+                kind = "revise"
+        updated = self.store.decide(
             proposal.id,
-            actor=approver.id,
-            decision=decision,
+            actor=person.id,
+            decision=kind,
+            check=check,
+            satisfied=self._satisfied,
             reason=reason,
             edits=edits,
             new_payload=new_payload,
             new_fingerprint=new_fingerprint,
+            new_gate=new_gate,
         )
-        # Only the winner of the claim gets here, so the thread is resumed exactly once.
-        resume = ApprovalDecision(
-            proposal_id=proposal.id, decision=decision, actor=approver.id, reason=reason
-        )
+        if updated.status in ("approved", "rejected"):
+            # Only the decision that completed the gate gets here, so the run resumes exactly once.
+            resume = ApprovalDecision(
+                proposal_id=proposal.id,
+                decision="reject" if updated.status == "rejected" else "approve",
+                actor=person.id,
+                reason=reason,
+            )
+            self._resume(updated, interrupt_id, resume)
+        return self.store.get(proposal.id)
+
+    def _check_decider(self, proposal: Proposal, person: User, decision: DecisionKind) -> None:
+        gate = Gate.from_json(proposal.gate)
+        previous = [Approval(d.actor, self._roles(d.actor)) for d in proposal.current_approvals()]
+        revisers = {
+            d.actor for d in proposal.approvals if d.decision == "revise" and d.revision == proposal.revision
+        }
+        try:
+            if person.id in revisers and decision != "reject":
+                raise NotAllowed(
+                    f"{person.id} changed this proposal beyond the policy's tolerance; someone else must approve it"
+                )
+            # A rejection needs the same standing as an approval, but not the gate's arithmetic.
+            check_approver(
+                gate,
+                actor=person.id,
+                roles=person.roles,
+                requester=proposal.requester,
+                on_behalf_of=proposal.on_behalf_of,
+                previous_approvers=[] if decision == "reject" else previous,
+                agent_ids=self.agent_ids,
+            )
+        except NotAllowed as refused:
+            raise Refused(str(refused)) from None
+
+    def _satisfied(self, proposal: Proposal, approvals: Sequence[Decision]) -> bool:
+        gate = Gate.from_json(proposal.gate)
+        return evaluate(gate, [Approval(d.actor, self._roles(d.actor)) for d in approvals]).satisfied
+
+    def _resume(self, proposal: Proposal, interrupt_id: str, resume: ApprovalDecision) -> None:
         self.graph.invoke(
             Command(resume={interrupt_id: resume}), self._config(proposal.thread_id), durability="sync"
         )
-        return self.store.get(proposal.id)
 
     def _interrupt_for(self, proposal: Proposal) -> str:
         # Never resume a thread that is not waiting for exactly this proposal: LangGraph would
@@ -315,6 +474,36 @@ class AgentService:
             if isinstance(value, dict) and value.get("proposal_id") == proposal.id:
                 return str(pending.id)
         raise Refused(f"conversation {proposal.thread_id} is not waiting for proposal {proposal.id}")
+
+    def expire_overdue(self) -> list[Proposal]:
+        """Expire every pending proposal past its gate's limit and tell each requester (via the run)."""
+        now = self._now()
+        return [
+            self._expire(p)
+            for p in self.store.list(status="pending", limit=10_000)
+            if is_expired(Gate.from_json(p.gate), now)
+        ]
+
+    def _expire(self, proposal: Proposal) -> Proposal:
+        gate = Gate.from_json(proposal.gate)
+        reason = f"pending past {gate.expires_at:%Y-%m-%d %H:%M} UTC under rule {gate.rule}"
+        try:
+            interrupt_id = self._interrupt_for(proposal)
+            expired = self.store.decide(
+                proposal.id,
+                actor=EXPIRY_ACTOR,
+                decision="expire",
+                check=lambda _: None,
+                satisfied=lambda *_: False,
+                reason=reason,
+            )
+        except AlreadyDecided:
+            return self.store.get(proposal.id)
+        resume = ApprovalDecision(
+            proposal_id=proposal.id, decision="expire", actor=EXPIRY_ACTOR, reason=reason
+        )
+        self._resume(expired, interrupt_id, resume)
+        return self.store.get(proposal.id)
 
     def recover(self) -> list[Proposal]:
         """Finish approved proposals whose run stopped before it recorded the commit (a crash or
@@ -328,9 +517,9 @@ class AgentService:
                 if any(i.value.get("proposal_id") == proposal.id for i in waiting):
                     last = proposal.approvals[-1]
                     resume = ApprovalDecision(
-                        proposal_id=proposal.id, decision=last.decision, actor=last.actor, reason=last.reason
+                        proposal_id=proposal.id, decision="approve", actor=last.actor, reason=last.reason
                     )
-                    self.graph.invoke(Command(resume={waiting[0].id: resume}), config, durability="sync")
+                    self._resume(proposal, str(waiting[0].id), resume)
                 elif "commit" in state.next:
                     self.graph.invoke(None, config, durability="sync")
                 else:
@@ -340,30 +529,83 @@ class AgentService:
                 finished.append(self.store.get(proposal.id))
         return finished
 
+    # ---- policy -----------------------------------------------------------------------------
+
+    def policy(self) -> Policy:
+        return self.policies.effective()
+
+    def outcomes(self) -> dict[str, dict[Outcome, int]]:
+        """How proposals ended, per action: the evidence autonomy is granted on."""
+        counts: dict[str, dict[Outcome, int]] = {}
+        for proposal in self.store.list(limit=1_000_000):
+            outcome = _outcome(proposal)
+            if outcome is not None:
+                per_action = counts.setdefault(proposal.action, {})
+                per_action[outcome] = per_action.get(outcome, 0) + 1
+        return counts
+
+    def suggestions(self) -> list[Suggestion]:
+        return suggest(self.policy(), self.outcomes())
+
+    def propose_policy_change(self, user_id: str, action: str, mode: Mode, reason: str) -> PolicyChange:
+        maker = self.user(user_id)
+        if not (maker.has("approver") or maker.has("finance_director")):
+            raise Refused(
+                f"{maker.id} may not propose policy changes: it needs the approver or finance_director role"
+            )
+        if not reason.strip():
+            raise Refused("a policy change needs a reason")
+        return self.policies.propose(action=action, mode=mode, reason=reason, maker=maker.id)
+
+    def decide_policy_change(
+        self, change_id: str, user_id: str, approve: bool, reason: str | None = None
+    ) -> PolicyChange:
+        checker = self.user(user_id)
+        change = self.policies.get(change_id)
+        if checker.id == change.maker:
+            raise Refused(f"{checker.id} proposed {change_id}; a second person must check it (maker-checker)")
+        if not checker.has(CHECKER_ROLE):
+            raise Refused(f"{checker.id} may not check policy changes: it needs the {CHECKER_ROLE} role")
+        if not approve and not (reason and reason.strip()):
+            raise Refused("a rejection needs a reason")
+        return self.policies.decide(change_id, checker=checker.id, approve=approve, reason=reason)
+
     # ---- tools ------------------------------------------------------------------------------
 
-    @staticmethod
-    def tool_specs() -> list[ToolSpec]:
-        return Gateway.specs()
+    def tool_specs(self, via: Via = "agent") -> list[ToolSpec]:
+        """The tools one identity is granted (what a model or MCP client is shown)."""
+        granted = set(self._identity(via).granted_tools())
+        return [spec for spec in Gateway.specs() if spec.name in granted]
 
-    def call_tool(self, name: str, args: dict[str, Any], user_id: str) -> Any:
-        """Call one tool through the gateway as the agent would for this user.
+    def _identity(self, via: Via) -> AgentIdentity:
+        try:
+            return self.identities[via]
+        except KeyError:
+            raise Refused(f"no {via!r} identity is configured") from None
+
+    def call_tool(self, name: str, args: dict[str, Any], user_id: str, *, via: Via = "agent") -> Any:
+        """Call one tool through the gateway under an identity's principal, for this user.
 
         A read answers at once (JSON-ready data). A propose tool files a pending proposal in a
-        conversation of its own, through the same graph path as a chat, and returns it.
+        conversation of its own, through the same graph path as a chat, acting as that identity.
         """
         user = self.user(user_id)
-        if name not in PROPOSE_NAMES:
-            value = self.gateway.read(name, args, Principal(self.agent_id, user.id))
-            return to_plain_json(value)
-        conversation = self.conversations.start(user.id, f"{name} (tool call)")
+        identity = self._identity(via)
+        if name in PROPOSE_NAMES:
+            return self._file_through_graph(name, args, user, via)
+        principal = Principal(identity.id, user.id)
+        return to_plain_json(self.gateway.read(name, args, principal, self.gateway.mint(principal, name)))
+
+    def _file_through_graph(self, name: str, args: dict[str, Any], user: User, via: Via) -> Proposal:
+        conversation = self.conversations.start(user.id, f"{name} ({via} tool call)")
         config = self._config(conversation.thread_id)
         call = {"name": name, "args": args, "id": f"call-{conversation.thread_id}", "type": "tool_call"}
         self.graph.update_state(
             config,
             {
-                "messages": [HumanMessage(f"[direct tool call] {name}"), AIMessage("", tool_calls=[call])],
+                "messages": [HumanMessage(f"[{via} tool call] {name}"), AIMessage("", tool_calls=[call])],
                 "requester": user.id,
+                "via": via,
             },
             as_node="reason",
         )
@@ -372,7 +614,8 @@ class AgentService:
         if not filed:
             messages = self.messages(conversation.thread_id)
             refusal = next((_text(m) for m in messages if getattr(m, "status", "") == "error"), "refused")
-            raise Refused(refusal.removeprefix("Error: "))
+            reason = refusal.removeprefix("Error: ").removeprefix("cannot propose: ")
+            raise (AccessDenied(reason) if "not granted" in reason else Refused(reason))
         return filed[0]
 
     def close(self) -> None:
@@ -386,18 +629,44 @@ def build_service(
     erp: Erp | None = None,
     model: BaseChatModel | None = None,
     today: Callable[[], date] = date.today,
+    now: Callable[[], datetime] = _utc_now,
 ) -> AgentService:
-    """Wire one installation from settings (embedded defaults when none are given)."""
+    """Wire one installation from settings (embedded defaults when none are given).
+
+    Misconfiguration fails here, at start, with one clear line: an identity that grants a
+    wildcard, an admin scope or an approval right; a policy that does not validate."""
     from agent.checkpoints import open_sqlite_saver
     from agent.composition import open_app_engine, open_erp
     from agent.models import make_chat_model
+    from agent.policy import load_policy
+    from agent.secrets import token_signing_key
+    from agent.users import ROLES
+    from tools.identity import load_identities
+    from tools.ratelimit import TokenBucket
+    from tools.tokens import SqlJtiStore, TokenIssuer
 
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    directory = load_directory(settings.users_file)
+    identities = load_identities(settings.identities_file, human_ids=directory.ids())
+    base_policy = load_policy(settings.policy_file, known_roles=frozenset(ROLES))
     engine = open_app_engine(settings)
     store = ProposalStore(engine)
     store.create_schema()
+    jti_store = SqlJtiStore(engine)
+    jti_store.create_schema()
+    security = SqlSecurityLog(engine)
+    security.create_schema()
     saver = open_sqlite_saver(settings.checkpoint_file)
+    erp = erp if erp is not None else open_erp(settings)
+    gateway = Gateway(
+        erp,
+        identities=identities,
+        tokens=TokenIssuer(token_signing_key(settings), jti_store, ttl_seconds=settings.token_ttl_seconds),
+        recorder=security,
+        limiter=TokenBucket(settings.erp_rate_per_second, settings.erp_burst),
+        read_retries=settings.erp_read_retries,
+    )
 
     def close() -> None:
         saver.conn.close()
@@ -405,12 +674,17 @@ def build_service(
 
     return AgentService(
         settings=settings,
-        erp=erp if erp is not None else open_erp(settings),
+        gateway=gateway,
+        erp=erp,
         model=model if model is not None else make_chat_model(settings),
         store=store,
         conversations=ConversationStore(engine),
-        directory=load_directory(settings.users_file),
+        directory=directory,
+        identities=identities,
+        policies=PolicyChangeStore(engine, base_policy),
+        security=security,
         checkpointer=saver,
         today=today,
+        now=now,
         on_close=close,
     )

@@ -38,6 +38,24 @@ class Settings(BaseSettings):
     )
     openai_timeout_seconds: float = 60.0
     users_file: Path | None = Field(default=None, description="users and roles (TOML); default: demo users")
+    identities_file: Path | None = Field(
+        default=None, description="the agent's identity and grants (TOML); default: the demo grants"
+    )
+    policy_file: Path | None = Field(
+        default=None, description="approval policy (TOML); default: the demo policy"
+    )
+    token_signing_key: SecretStr | None = Field(
+        default=None,
+        description="signs just-in-time tokens (32+ bytes); default: a key generated once in data_dir/secrets",
+    )
+    token_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    erp_rate_per_second: float = Field(
+        default=20.0, ge=0, description="calls per second towards the ERP; 0 = no limit"
+    )
+    erp_burst: int = Field(default=10, ge=1)
+    erp_read_retries: int = Field(
+        default=2, ge=0, le=10, description="retries of a read when the ERP is unavailable"
+    )
     erp_url: str | None = Field(
         default=None, description="legacy ERP database URL; default: SQLite in data_dir"
     )
@@ -70,6 +88,10 @@ class Settings(BaseSettings):
     @property
     def log_file(self) -> Path:
         return self.data_dir / "logs" / "countersign.jsonl"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
 
 
 def load_settings(secrets_dir: Path | None = None) -> Settings:

@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-Role = Literal["clerk", "approver", "auditor"]
-ROLES: tuple[Role, ...] = ("clerk", "approver", "auditor")
+Role = Literal["clerk", "approver", "auditor", "finance_director"]
+ROLES: tuple[Role, ...] = ("clerk", "approver", "auditor", "finance_director")
 
 
 class UnknownUser(Exception):
@@ -23,7 +23,7 @@ class User:
     roles: tuple[Role, ...]
     default_cost_center: str | None = None
 
-    def has(self, role: Role) -> bool:
+    def has(self, role: str) -> bool:
         return role in self.roles
 
 
@@ -42,6 +42,9 @@ class Directory:
 
     def all(self) -> list[User]:
         return list(self._users.values())
+
+    def ids(self) -> frozenset[str]:
+        return frozenset(self._users)
 
 
 def _parse(text: str, origin: str) -> Directory:

@@ -1,9 +1,13 @@
-"""The one gateway every tool call passes through, whoever asks (the agent, the CLI, later MCP).
+"""The one gateway every tool call passes through, whoever asks (the agent, the CLI, MCP).
 
-It validates the arguments against the tool's schema, calls the ERP port, and writes one
-structured log line per call (tool, principal, args digest, duration, outcome). Propose tools
-never write: the gateway turns them into a checked domain command with the versions of the
-records it relies on and its fingerprint. Only ``commit`` writes, through ``ErpWriter.apply``.
+Complete mediation, in this order, on every call: the caller must be a configured agent
+identity; it must present a just-in-time token minted for exactly this call (audience = the
+tool, bound for writes to the proposal, key and fingerprint); its grants must hold the tool's
+scope; the arguments must validate. Only then does the call reach the ERP, through a rate
+limit; reads (never writes) are retried when the ERP is briefly unavailable. Refusals are
+recorded as security events; every call writes one structured log line (tool, principal, args
+digest, duration, outcome). Propose tools never write: they become checked domain commands.
+Only ``commit`` writes, through ``ErpWriter.apply``.
 """
 
 from __future__ import annotations
@@ -12,26 +16,37 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
 
 from erp_acl.commands import Command, fingerprint
-from erp_acl.domain import Receipt
-from erp_acl.errors import ErpError
+from erp_acl.documents import amount_of
+from erp_acl.domain import Money, Receipt
+from erp_acl.errors import ErpError, ErpUnavailable
 from erp_acl.ports import Erp
 from tools.catalog import ALL_TOOLS, ProposeTool, ReadTool, Tool, ToolKind, get_tool
+from tools.identity import TOOL_SCOPES, WRITE_SCOPE_BY_ACTION, AgentIdentity
+from tools.ratelimit import RateLimited, TokenBucket
+from tools.security_log import SecurityRecorder
+from tools.tokens import TokenIssuer, TokenRefused, write_binding
+
+T = TypeVar("T")
 
 log = logging.getLogger("countersign.gateway")
 
 
 class ToolError(Exception):
     """A tool call refused before it reached the ERP (unknown tool, bad arguments, wrong kind)."""
+
+
+class AccessDenied(ToolError):
+    """The caller is not a known identity, or its grants do not hold the tool's scope."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class PreparedProposal:
     action: str
     command: Command
     fingerprint: str
+    amount: Money
     based_on: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,10 +103,30 @@ def _one_line(error: ValidationError, tool: str) -> str:
 
 
 class Gateway:
-    """Named, typed, logged access to one ERP."""
+    """Named, typed, mediated and logged access to one ERP."""
 
-    def __init__(self, erp: Erp) -> None:
+    def __init__(
+        self,
+        erp: Erp,
+        *,
+        identities: Mapping[str, AgentIdentity],
+        tokens: TokenIssuer,
+        recorder: SecurityRecorder,
+        limiter: TokenBucket | None = None,
+        limit_timeout_seconds: float = 10.0,
+        read_retries: int = 2,
+        retry_backoff_seconds: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._erp = erp
+        self._identities = {identity.id: identity for identity in identities.values()}
+        self._tokens = tokens
+        self._recorder = recorder
+        self._limiter = limiter
+        self._limit_timeout = limit_timeout_seconds
+        self._read_retries = read_retries
+        self._backoff = retry_backoff_seconds
+        self._sleep = sleep
 
     # ---- catalogue --------------------------------------------------------------------------
 
@@ -115,41 +151,106 @@ class Gateway:
             definitions.append(definition)
         return definitions
 
+    def identity(self, actor: str) -> AgentIdentity:
+        try:
+            return self._identities[actor]
+        except KeyError:
+            raise AccessDenied(f"{actor!r} is not a configured agent identity") from None
+
+    # ---- tokens -----------------------------------------------------------------------------
+
+    def mint(self, principal: Principal, audience: str, binding: dict[str, str] | None = None) -> str:
+        """A just-in-time token for exactly one call (audience = the tool or ``commit:<action>``)."""
+        return self._tokens.mint(principal.actor, principal.on_behalf_of, audience, binding)
+
+    @staticmethod
+    def commit_audience(action: str) -> str:
+        return f"commit:{action}"
+
+    @staticmethod
+    def check_audience(action: str) -> str:
+        return f"check:{action}"
+
     # ---- calls ------------------------------------------------------------------------------
 
-    def read(self, name: str, args: dict[str, Any], principal: Principal) -> Any:
-        """Run a read tool; returns domain objects. Raises ToolError or ErpError."""
+    def read(self, name: str, args: dict[str, Any], principal: Principal, token: str | None) -> Any:
+        """Run a read tool; returns domain objects. Raises ToolError, TokenRefused or ErpError."""
         tool = self._tool(name, "read")
         assert isinstance(tool, ReadTool)
         with self._logged(name, args, principal):
-            return tool.run(self._erp, self._parse(tool, args))
+            self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
+            parsed = self._parse(tool, args)
+            return self._with_retries(lambda: tool.run(self._erp, parsed), principal, name)
 
-    def prepare(self, name: str, args: dict[str, Any], principal: Principal, today: date) -> PreparedProposal:
-        """Turn a propose call into a checked command with versions and fingerprint. No write."""
+    def prepare(
+        self, name: str, args: dict[str, Any], principal: Principal, token: str | None, today: date
+    ) -> PreparedProposal:
+        """Turn a propose call into a checked command with versions, amount and fingerprint. No write."""
         tool = self._tool(name, "propose")
         assert isinstance(tool, ProposeTool)
         with self._logged(name, args, principal):
+            self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
             draft = tool.to_command(self._parse(tool, args), today)
-            return self.recheck(name, draft, draft.based_on or None)
+            return self._checked(name, draft, None, today, principal)
 
     def recheck(
-        self, name: str, command: Command, based_on: dict[str, str] | None = None
+        self,
+        name: str,
+        command: Command,
+        based_on: dict[str, str] | None,
+        principal: Principal,
+        token: str | None,
+        today: date,
     ) -> PreparedProposal:
-        """Validate a (possibly edited) command; keep ``based_on`` if given, else read current versions."""
-        versions = based_on if based_on is not None else self._erp.record_versions(command.relied_on())
-        checked = command.model_copy(update={"based_on": versions})
-        self._erp.check(checked)
-        return PreparedProposal(name, checked.action, checked, fingerprint(checked), versions)
+        """Validate an edited command, keeping the versions the original proposal relied on."""
+        audience = self.check_audience(command.action)
+        with self._logged(audience, {"command": command.model_dump(mode="json")}, principal):
+            scope = WRITE_SCOPE_BY_ACTION[command.action]
+            self._authorize(principal, token, audience=audience, scope=scope, tool=name)
+            return self._checked(name, command, based_on, today, principal)
 
     def commit(
-        self, command: Command, idempotency_key: str, fingerprint_: str, principal: Principal
+        self,
+        command: Command,
+        *,
+        proposal_id: str,
+        idempotency_key: str,
+        fingerprint_: str,
+        principal: Principal,
+        token: str | None,
     ) -> Receipt:
-        """The only write: apply the command once under its idempotency key."""
-        with self._logged(f"commit:{command.action}", {"key": idempotency_key}, principal):
+        """The only write: apply the command once under its idempotency key.
+
+        The token must be bound to exactly this proposal, key and fingerprint."""
+        audience = self.commit_audience(command.action)
+        with self._logged(audience, {"key": idempotency_key}, principal):
+            self._authorize(
+                principal,
+                token,
+                audience=audience,
+                scope=WRITE_SCOPE_BY_ACTION[command.action],
+                tool=audience,
+                binding=write_binding(proposal_id, idempotency_key, fingerprint_),
+            )
+            self._throttle(principal, audience)
+            # Never retried here: a write is retried only by re-running commit with the same key.
             return self._erp.apply(command, idempotency_key, fingerprint_)
 
     def receipt_for(self, idempotency_key: str) -> Receipt | None:
+        """The ERP ledger's word on a key (used to reconcile and recover, never to write)."""
         return self._erp.receipt_for(idempotency_key)
+
+    def _checked(
+        self, name: str, command: Command, based_on: dict[str, str] | None, today: date, principal: Principal
+    ) -> PreparedProposal:
+        def check() -> PreparedProposal:
+            versions = based_on if based_on is not None else self._erp.record_versions(command.relied_on())
+            checked = command.model_copy(update={"based_on": versions})
+            self._erp.check(checked)
+            amount = amount_of(checked, self._erp, today)
+            return PreparedProposal(name, checked.action, checked, fingerprint(checked), amount, versions)
+
+        return self._with_retries(check, principal, name)
 
     # ---- internals --------------------------------------------------------------------------
 
@@ -172,13 +273,64 @@ class Gateway:
         except ValidationError as exc:
             raise ToolError(_one_line(exc, tool.name)) from None
 
+    def _authorize(
+        self,
+        principal: Principal,
+        token: str | None,
+        *,
+        audience: str,
+        scope: str,
+        tool: str,
+        binding: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            identity = self.identity(principal.actor)
+            self._tokens.verify(
+                token,
+                audience=audience,
+                actor=principal.actor,
+                on_behalf_of=principal.on_behalf_of,
+                binding=binding,
+            )
+            if not identity.allows(scope):
+                raise AccessDenied(f"{identity.id} is not granted {scope} (needed for {tool})")
+        except TokenRefused as refused:
+            self._recorder.record(
+                "token_refused", principal.actor, principal.on_behalf_of, tool, str(refused)
+            )
+            raise
+        except AccessDenied as denied:
+            self._recorder.record("access_denied", principal.actor, principal.on_behalf_of, tool, str(denied))
+            raise
+
+    def _throttle(self, principal: Principal, tool: str) -> None:
+        if self._limiter is None:
+            return
+        try:
+            self._limiter.acquire(self._limit_timeout)
+        except RateLimited as limited:
+            self._recorder.record("rate_limited", principal.actor, principal.on_behalf_of, tool, str(limited))
+            raise ToolError(f"the ERP is busy: {limited}") from None
+
+    def _with_retries(self, call: Callable[[], T], principal: Principal, tool: str) -> T:
+        attempt = 0
+        while True:
+            self._throttle(principal, tool)
+            try:
+                return call()
+            except ErpUnavailable:
+                if attempt >= self._read_retries:
+                    raise
+                attempt += 1
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+
     @contextmanager
     def _logged(self, tool: str, args: dict[str, Any], principal: Principal) -> Iterator[None]:
         started = time.perf_counter()
         outcome = "ok"
         try:
             yield
-        except (ToolError, ErpError) as exc:
+        except (ToolError, ErpError, TokenRefused) as exc:
             outcome = f"{type(exc).__name__}: {exc}"
             raise
         except Exception as exc:

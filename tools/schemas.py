@@ -11,56 +11,75 @@ from erp_acl.domain import PurchaseOrderStatus, SalesOrderStatus
 
 
 class ToolArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields and leading/trailing blanks never reach the ERP.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# Bounds checked before any ERP call: a model (or a client) cannot send a novel as a code.
+CODE = 32
+QUERY = 100
+NOTE = 250
+MAX_QUANTITY = Decimal("1000000000")
+MAX_AMOUNT = Decimal("1000000000000")
 
 
 # ---- reads -------------------------------------------------------------------------------
 
 
 class SearchArgs(ToolArgs):
-    query: str = Field(min_length=1, description="words of the name, description or code to look for")
+    query: str = Field(
+        min_length=1, max_length=QUERY, description="words of the name, description or code to look for"
+    )
     limit: int = Field(default=10, ge=1, le=50)
 
 
 class CustomerCodeArgs(ToolArgs):
-    customer_code: str = Field(min_length=1, description="customer code, e.g. C00012")
+    customer_code: str = Field(min_length=1, max_length=CODE, description="customer code, e.g. C00012")
 
 
 class SupplierCodeArgs(ToolArgs):
-    supplier_code: str = Field(min_length=1, description="supplier code, e.g. F00003")
+    supplier_code: str = Field(min_length=1, max_length=CODE, description="supplier code, e.g. F00003")
 
 
 class ProductCodeArgs(ToolArgs):
-    product_code: str = Field(min_length=1, description="product code, e.g. HB-M8-40")
+    product_code: str = Field(min_length=1, max_length=CODE, description="product code, e.g. HB-M8-40")
 
 
 class ListSalesOrdersArgs(ToolArgs):
-    customer_code: str | None = Field(default=None, description="only this customer's orders")
+    customer_code: str | None = Field(
+        default=None, max_length=CODE, description="only this customer's orders"
+    )
     status: SalesOrderStatus | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 
 class SalesOrderNumberArgs(ToolArgs):
-    order_number: str = Field(min_length=1, description="sales order number, e.g. 000123")
+    order_number: str = Field(min_length=1, max_length=CODE, description="sales order number, e.g. 000123")
 
 
 class ListPurchaseOrdersArgs(ToolArgs):
-    supplier_code: str | None = Field(default=None, description="only this supplier's orders")
+    supplier_code: str | None = Field(
+        default=None, max_length=CODE, description="only this supplier's orders"
+    )
     status: PurchaseOrderStatus | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 
 class PurchaseOrderNumberArgs(ToolArgs):
-    order_number: str = Field(min_length=1, description="purchase order number, e.g. 000045")
+    order_number: str = Field(min_length=1, max_length=CODE, description="purchase order number, e.g. 000045")
 
 
 class CheckBudgetArgs(ToolArgs):
-    cost_center: str | None = Field(default=None, description="cost center code; omit to list all")
-    year: int | None = Field(default=None, description="budget year; defaults to the current year")
+    cost_center: str | None = Field(
+        default=None, max_length=CODE, description="cost center code; omit to list all"
+    )
+    year: int | None = Field(
+        default=None, ge=2000, le=2100, description="budget year; defaults to the current year"
+    )
 
 
 class AccountBalanceArgs(ToolArgs):
-    account_code: str = Field(min_length=1, description="GL account code, e.g. 1.1.01.001")
+    account_code: str = Field(min_length=1, max_length=CODE, description="GL account code, e.g. 1.1.01.001")
     as_of: date | None = Field(default=None, description="balance at the end of this day; default today")
 
 
@@ -68,42 +87,46 @@ class AccountBalanceArgs(ToolArgs):
 
 
 class ProposedPurchaseLine(ToolArgs):
-    product_code: str
-    quantity: Decimal = Field(gt=0)
-    unit_price: Decimal | None = Field(default=None, gt=0, description="omit to use the standard cost")
+    product_code: str = Field(min_length=1, max_length=CODE)
+    quantity: Decimal = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
+    unit_price: Decimal | None = Field(
+        default=None, gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="omit to use the standard cost"
+    )
 
 
 class ProposePurchaseOrderArgs(ToolArgs):
-    supplier_code: str
-    cost_center: str = Field(description="cost center whose budget pays for it")
-    lines: list[ProposedPurchaseLine] = Field(min_length=1)
-    memo: str = Field(default="", description="note for the supplier or approver")
+    supplier_code: str = Field(min_length=1, max_length=CODE)
+    cost_center: str = Field(
+        min_length=1, max_length=CODE, description="cost center whose budget pays for it"
+    )
+    lines: list[ProposedPurchaseLine] = Field(min_length=1, max_length=50)
+    memo: str = Field(default="", max_length=NOTE, description="note for the supplier or approver")
 
 
 class ProposedJournalLine(ToolArgs):
-    account_code: str
-    debit: Decimal = Field(default=Decimal("0"), ge=0)
-    credit: Decimal = Field(default=Decimal("0"), ge=0)
+    account_code: str = Field(min_length=1, max_length=CODE)
+    debit: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    credit: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class ProposeJournalEntryArgs(ToolArgs):
-    description: str = Field(min_length=1)
-    lines: list[ProposedJournalLine] = Field(min_length=2)
+    description: str = Field(min_length=1, max_length=120)
+    lines: list[ProposedJournalLine] = Field(min_length=2, max_length=50)
     entry_date: date | None = Field(default=None, description="defaults to today")
 
 
 class ProposeCreditLimitChangeArgs(ToolArgs):
-    customer_code: str
-    new_limit: Decimal = Field(ge=0)
-    reason: str = ""
+    customer_code: str = Field(min_length=1, max_length=CODE)
+    new_limit: Decimal = Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    reason: str = Field(default="", max_length=NOTE)
 
 
 class ProposeSalesOrderCancellationArgs(ToolArgs):
-    order_number: str
-    reason: str = Field(min_length=1)
+    order_number: str = Field(min_length=1, max_length=CODE)
+    reason: str = Field(min_length=1, max_length=NOTE)
 
 
 class ProposePriceChangeArgs(ToolArgs):
-    product_code: str
-    new_price: Decimal = Field(gt=0)
-    reason: str = ""
+    product_code: str = Field(min_length=1, max_length=CODE)
+    new_price: Decimal = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    reason: str = Field(default="", max_length=NOTE)

@@ -20,6 +20,7 @@ from erp_acl.commands import ChangeCreditLimit, parse_command
 from erp_acl.errors import IdempotencyConflict
 from erp_acl.ports import Erp
 from tools.gateway import Principal
+from tools.tokens import write_binding
 
 pytestmark = pytest.mark.integration
 
@@ -180,9 +181,18 @@ def test_the_same_key_with_a_changed_payload_is_a_conflict_and_writes_nothing(se
     proposal = service.decide(file_purchase_order(service).id, "bob", "approve")
     changed = parse_command({**proposal.payload, "lines": [{"product_code": "HB-M8-40", "quantity": "4000"}]})
     principal = Principal("countersign-agent", "alice")
+    binding = write_binding(proposal.id, proposal.idempotency_key, "another-fingerprint")
+    token = service.gateway.mint(principal, service.gateway.commit_audience(changed.action), binding)
 
     with pytest.raises(IdempotencyConflict):
-        service.gateway.commit(changed, proposal.idempotency_key, "another-fingerprint", principal)
+        service.gateway.commit(
+            changed,
+            proposal_id=proposal.id,
+            idempotency_key=proposal.idempotency_key,
+            fingerprint_="another-fingerprint",
+            principal=principal,
+            token=token,
+        )
     assert len(documents_with(service.erp, proposal.idempotency_key)) == 1
     po = service.erp.get_purchase_order(proposal.receipt["document_id"] if proposal.receipt else "")
     assert po.lines[0].quantity == 40
@@ -191,7 +201,7 @@ def test_the_same_key_with_a_changed_payload_is_a_conflict_and_writes_nothing(se
 def test_the_requester_cannot_approve_their_own_proposal(service: AgentService) -> None:
     proposal = file_purchase_order(service, user="carol")  # carol is both clerk and approver
 
-    with pytest.raises(Refused, match="cannot decide it"):
+    with pytest.raises(Refused, match="segregation of duties"):
         service.decide(proposal.id, "carol", "approve")
     assert service.proposal(proposal.id).status == "pending"
     assert documents_with(service.erp, proposal.idempotency_key) == []
@@ -200,7 +210,7 @@ def test_the_requester_cannot_approve_their_own_proposal(service: AgentService) 
 @pytest.mark.parametrize("user", ["alice", "dave"])
 def test_people_without_the_approver_role_cannot_decide(service: AgentService, user: str) -> None:
     proposal = file_purchase_order(service, user="carol")
-    with pytest.raises(Refused, match="approver role"):
+    with pytest.raises(Refused, match="none of the roles that may approve"):
         service.decide(proposal.id, user, "approve")
     assert service.proposal(proposal.id).status == "pending"
 
@@ -231,9 +241,9 @@ def test_a_stale_proposal_is_refused_and_writes_nothing(service: AgentService) -
         "propose_credit_limit_change", {"customer_code": "C00001", "new_limit": "75000"}, "alice"
     )
     assert isinstance(proposal, Proposal)
-    # Someone changes the customer in the ERP after the proposal was made.
+    # Someone changes the customer in the ERP itself (not through Countersign) after the proposal.
     other = ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("60000"))
-    service.gateway.commit(other, "someone-else-1", "fp-other", Principal("erp-user", "erp-user"))
+    service.erp.apply(other, "someone-else-1", "fp-other")
 
     result = service.decide(proposal.id, "bob", "approve")
 
@@ -243,20 +253,37 @@ def test_a_stale_proposal_is_refused_and_writes_nothing(service: AgentService) -
     assert service.erp.get_customer("C00001").credit_limit.amount == Decimal("60000")
 
 
-def test_an_approver_edit_is_revalidated_and_commits_under_the_same_key_with_a_new_fingerprint(
+def test_an_approver_edit_within_tolerance_is_revalidated_and_commits_under_the_same_key(
     service: AgentService,
 ) -> None:
     proposal = file_purchase_order(service)
 
-    committed = service.decide(proposal.id, "bob", "edit", edits={"quantity": "55"})
+    committed = service.decide(proposal.id, "bob", "edit", edits={"quantity": "41"})  # +2.5 %
 
     assert committed.status == "committed"
     assert committed.idempotency_key == proposal.idempotency_key
     assert committed.fingerprint != proposal.fingerprint
     assert committed.receipt is not None
     po = service.erp.get_purchase_order(committed.receipt["document_id"])
-    assert po.lines[0].quantity == 55
-    assert committed.approvals[-1].edits == {"quantity": "55"}
+    assert po.lines[0].quantity == 41
+    assert committed.approvals[-1].edits == {"quantity": "41"}
+    assert committed.approvals[-1].policy_version == committed.gate["policy_version"]
+
+
+def test_an_edit_beyond_tolerance_needs_a_fresh_approval_from_someone_else(service: AgentService) -> None:
+    proposal = file_purchase_order(service)
+
+    revised = service.decide(proposal.id, "bob", "edit", edits={"quantity": "55"})  # +37.5 %
+
+    assert revised.status == "pending"
+    assert revised.revision == 1 and revised.approvals[-1].decision == "revise"
+    assert documents_with(service.erp, proposal.idempotency_key) == []
+    with pytest.raises(Refused, match="beyond the policy's tolerance"):
+        service.decide(proposal.id, "bob", "approve")
+    committed = service.decide(proposal.id, "carol", "approve")
+    assert committed.status == "committed"
+    assert committed.receipt is not None
+    assert service.erp.get_purchase_order(committed.receipt["document_id"]).lines[0].quantity == 55
 
 
 def test_an_edit_that_breaks_a_domain_rule_is_refused_and_the_proposal_stays_pending(
@@ -298,6 +325,7 @@ def test_a_proposal_whose_conversation_is_not_waiting_is_never_resumed(service: 
         fingerprint=proposal.fingerprint,
         requester="alice",
         evidence=[],
+        gate=proposal.gate,
     )
     with pytest.raises(Refused, match="not waiting"):
         service.decide(forged.id, "bob", "approve")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from agent.approvals import AlreadyDecided, Evidence, Proposal, ProposalNotFound, ProposalStore
+from agent.approvals import AlreadyDecided, Decision, Evidence, Proposal, ProposalNotFound, ProposalStore
 from agent.db import make_engine
 
 
@@ -27,6 +29,7 @@ def file(store: ProposalStore, call: str = "call-1", key: str = "key-1") -> Prop
         fingerprint="fp-1",
         requester="alice",
         evidence=[Evidence(tool="get_product", args={"product_code": "HB-M8-40"}, digest="d1")],
+        gate={"policy_version": "test-1", "rule": "change_price:default"},
     )
 
 
@@ -46,44 +49,110 @@ def test_filing_the_same_tool_call_twice_returns_the_first_proposal(store: Propo
     assert len(store.list()) == 1
 
 
-def test_a_claim_records_the_decision_and_moves_the_status(store: ProposalStore) -> None:
+def distinct_approvers(need: int) -> Callable[[Proposal, Sequence[Decision]], bool]:
+    return lambda _proposal, approvals: len({a.actor for a in approvals}) >= need
+
+
+def not_twice(current: Proposal, actor: str) -> None:
+    if actor in {d.actor for d in current.current_approvals()}:
+        raise PermissionError(f"{actor} already approved")
+
+
+def decide(
+    store: ProposalStore, proposal_id: str, actor: str, decision: str = "approve", need: int = 1, **extra: Any
+) -> Proposal:
+    return store.decide(
+        proposal_id,
+        actor=actor,
+        decision=decision,  # type: ignore[arg-type]
+        check=lambda current: not_twice(current, actor),
+        satisfied=distinct_approvers(need),
+        **extra,
+    )
+
+
+def test_a_rejection_records_the_decision_with_its_policy_version_and_rule(store: ProposalStore) -> None:
     proposal = file(store)
-    decided = store.claim(proposal.id, actor="bob", decision="reject", reason="too expensive")
+    decided = decide(store, proposal.id, "bob", "reject", reason="too expensive")
     assert decided.status == "rejected"
-    assert [(d.actor, d.decision, d.reason) for d in decided.approvals] == [
-        ("bob", "reject", "too expensive")
-    ]
+    [decision] = decided.approvals
+    assert (decision.actor, decision.decision, decision.reason) == ("bob", "reject", "too expensive")
+    assert (decision.policy_version, decision.rule) == ("test-1", "change_price:default")
 
 
-def test_an_edit_claim_stores_the_new_payload_and_fingerprint_in_the_same_step(store: ProposalStore) -> None:
+def test_a_two_approver_gate_stays_pending_after_the_first_approval(store: ProposalStore) -> None:
     proposal = file(store)
-    payload = {**proposal.payload, "new_price": "1.50"}
-    decided = store.claim(
+    first = decide(store, proposal.id, "bob", need=2)
+    assert first.status == "pending"
+    assert [d.actor for d in first.current_approvals()] == ["bob"]
+    second = decide(store, proposal.id, "carol", need=2)
+    assert second.status == "approved"
+
+
+def test_the_check_runs_inside_the_transaction_and_refuses_a_second_approval_by_one_person(
+    store: ProposalStore,
+) -> None:
+    proposal = file(store)
+    decide(store, proposal.id, "bob", need=2)
+    with pytest.raises(PermissionError, match="already approved"):
+        decide(store, proposal.id, "bob", need=2)
+    assert len(store.get(proposal.id).approvals) == 1
+
+
+def test_an_edit_within_tolerance_replaces_the_payload_and_counts_as_an_approval(
+    store: ProposalStore,
+) -> None:
+    proposal = file(store)
+    payload = {**proposal.payload, "new_price": "1.56"}
+    decided = decide(
+        store,
         proposal.id,
-        actor="bob",
-        decision="edit",
-        edits={"new_price": "1.50"},
+        "bob",
+        "edit",
+        edits={"new_price": "1.56"},
         new_payload=payload,
         new_fingerprint="fp-2",
     )
-    assert (decided.status, decided.payload["new_price"], decided.fingerprint) == ("approved", "1.50", "fp-2")
+    assert (decided.status, decided.payload["new_price"], decided.fingerprint) == ("approved", "1.56", "fp-2")
+    assert decided.revision == 0
 
 
-def test_only_one_of_many_concurrent_claims_wins(store: ProposalStore) -> None:
+def test_a_revision_resets_the_approvals_the_old_payload_had(store: ProposalStore) -> None:
+    proposal = file(store)
+    decide(store, proposal.id, "bob", need=2)
+    payload = {**proposal.payload, "new_price": "1.95"}
+    revised = decide(
+        store,
+        proposal.id,
+        "carol",
+        "revise",
+        need=2,
+        new_payload=payload,
+        new_fingerprint="fp-3",
+        reason="price",
+    )
+    assert revised.status == "pending"
+    assert revised.revision == 1
+    assert revised.current_approvals() == []
+    decide(store, proposal.id, "bob", need=2)
+    assert decide(store, proposal.id, "dave", need=2).status == "approved"
+
+
+def test_only_one_of_many_concurrent_deciders_completes_the_gate(store: ProposalStore) -> None:
     proposal = file(store)
     wins: list[str] = []
     losses: list[str] = []
     barrier = threading.Barrier(16)
 
-    def claim(actor: str) -> None:
+    def approve(actor: str) -> None:
         barrier.wait()
         try:
-            store.claim(proposal.id, actor=actor, decision="approve")
+            decide(store, proposal.id, actor)
             wins.append(actor)
         except AlreadyDecided as exc:
             losses.append(str(exc))
 
-    threads = [threading.Thread(target=claim, args=(f"approver-{i}",)) for i in range(16)]
+    threads = [threading.Thread(target=approve, args=(f"approver-{i}",)) for i in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -95,15 +164,15 @@ def test_only_one_of_many_concurrent_claims_wins(store: ProposalStore) -> None:
     assert len(store.get(proposal.id).approvals) == 1
 
 
-def test_claiming_an_unknown_proposal_says_so(store: ProposalStore) -> None:
+def test_deciding_an_unknown_proposal_says_so(store: ProposalStore) -> None:
     with pytest.raises(ProposalNotFound):
-        store.claim("P-missing", actor="bob", decision="approve")
+        decide(store, "P-missing", "bob")
 
 
 def test_marking_respects_the_allowed_previous_statuses(store: ProposalStore) -> None:
     proposal = file(store)
     assert not store.mark(proposal.id, "committing", only_from=("approved",))
-    store.claim(proposal.id, actor="bob", decision="approve")
+    decide(store, proposal.id, "bob")
     assert store.mark(proposal.id, "committing", only_from=("approved",))
     assert store.get(proposal.id).status == "committing"
 
