@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agent.settings import Settings, load_settings
+from agent.settings import Settings, load_settings, shown
 
 if TYPE_CHECKING:
     # LangGraph and LangChain take over a second to import: commands load them only when needed.
@@ -29,6 +29,10 @@ app = typer.Typer(
 approvals_app = typer.Typer(help="List and inspect proposals.", no_args_is_help=True)
 tools_app = typer.Typer(help="The gateway's named tools.", no_args_is_help=True)
 threads_app = typer.Typer(help="Your conversations with the agent.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="The approval policy in force, and maker-checker changes to it.", no_args_is_help=True
+)
+app.add_typer(policy_app, name="policy")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(threads_app, name="threads")
 app.add_typer(tools_app, name="tools")
@@ -82,12 +86,19 @@ def emit(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def describe(proposal: Proposal) -> str:
+def describe(proposal: Proposal, attention: str | None = None) -> str:
+    from agent.policy import Gate
+
     lines = [
         f"{proposal.id}  {proposal.status:<10} {proposal.action}  requested by {proposal.requester}"
         f"  {proposal.created_at:%Y-%m-%d %H:%M} UTC",
         f"  {proposal.summary}",
     ]
+    if proposal.gate:
+        gate = Gate.from_json(proposal.gate)
+        lines.append(f"  gate: {gate.requirement()}")
+    if attention:
+        lines.append(f"  ⚠ {attention}")
     for decision in proposal.approvals:
         extra = f": {decision.reason}" if decision.reason else ""
         edits = f" edits {decision.edits}" if decision.edits else ""
@@ -114,18 +125,17 @@ def seed(
     as_json: JsonFlag = False,
 ) -> None:
     """Create and fill the bundled legacy ERP with deterministic demo data."""
+    from erp_acl.legacy.adapter import legacy_engine
     from erp_acl.legacy.seed import erp_has_data, seed_legacy_erp
 
     settings = _settings()
-    from agent.db import make_engine
-
-    engine = make_engine(settings.erp_database_url)
+    engine = legacy_engine(settings.erp_database_url)
     try:
         if if_empty and not reset and erp_has_data(engine):
             if as_json:
                 emit({"seeded": False, "reason": "already has data"})
             else:
-                typer.echo(f"The ERP at {settings.erp_database_url} already has data; keeping it.")
+                typer.echo(f"The ERP at {shown(settings.erp_database_url)} already has data; keeping it.")
             return
 
         def progress(table: str, done: int, total: int) -> None:
@@ -139,7 +149,7 @@ def seed(
         emit({"seeded": True, "counts": summary.counts})
     else:
         counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items())
-        typer.echo(f"Seeded the legacy ERP at {settings.erp_database_url}: {counts}.")
+        typer.echo(f"Seeded the legacy ERP at {shown(settings.erp_database_url)}: {counts}.")
 
 
 # ---- chat ---------------------------------------------------------------------------------------
@@ -178,6 +188,9 @@ REPL_HELP = """Commands: /new (start a new conversation), /approvals (pending pr
 def _repl(svc: AgentService, user: str, thread: str | None) -> None:
     who = svc.user(user)
     typer.echo(f"Countersign — chatting as {who.name} ({user}). {REPL_HELP}")
+    agent = svc.agent
+    writes = ", ".join(agent.write_actions()) or "nothing (read-only)"
+    typer.echo(f"The agent acts as {agent.display_name} ({agent.id}); it may propose: {writes}.")
     typer.echo('Try: "how many hex bolts M8 do we have?" or "order 400 hex bolts M8 from Fastenal"')
     while True:
         try:
@@ -272,9 +285,25 @@ def approvals_list(
             lambda: svc.pending_approvals(user) if user is not None else svc.proposals(status=_status(status))
         )
         if as_json:
-            emit([p.as_json() for p in found])
+            emit([{**p.as_json(), "attention": svc.attention(p)} for p in found])
+            return
+        typer.echo("\n".join(describe(p, svc.attention(p)) for p in found) or "No proposals.")
+        if user is not None:
+            escalated = [p for p in svc.escalations(user) if p not in found]
+            if escalated:
+                typer.echo(f"\nEscalated to you ({len(escalated)} overdue):")
+                typer.echo("\n".join(describe(p, svc.attention(p)) for p in escalated))
+
+
+@approvals_app.command("expire")
+def approvals_expire(as_json: JsonFlag = False) -> None:
+    """Expire proposals pending past their policy's limit; each requester is told. Safe to repeat."""
+    with service() as svc:
+        expired = guarded(svc.expire_overdue)
+        if as_json:
+            emit([p.as_json() for p in expired])
         else:
-            typer.echo("\n".join(describe(p) for p in found) or "No proposals.")
+            typer.echo("\n".join(describe(p) for p in expired) or "Nothing to expire.")
 
 
 def _status(value: str | None) -> ProposalStatus | None:
@@ -341,6 +370,162 @@ def recover(as_json: JsonFlag = False) -> None:
             emit([p.as_json() for p in finished])
         else:
             typer.echo("\n".join(describe(p) for p in finished) or "Nothing to recover.")
+
+
+# ---- identity and policy ----------------------------------------------------------------------
+
+
+@app.command()
+def grants(as_json: JsonFlag = False) -> None:
+    """What the agent (and the MCP gateway) may do: its identity, scopes and tools."""
+    with service() as svc:
+        if as_json:
+            emit(
+                [
+                    {
+                        "key": key,
+                        "id": identity.id,
+                        "display_name": identity.display_name,
+                        "grants": sorted(identity.grants),
+                        "tools": identity.granted_tools(),
+                        "writes": identity.write_actions(),
+                        "read_only": identity.is_read_only,
+                    }
+                    for key, identity in svc.identities.items()
+                ]
+            )
+            return
+        for key, identity in svc.identities.items():
+            typer.echo(f"{identity.display_name} ({identity.id}, identity '{key}')")
+            typer.echo(f"  scopes: {', '.join(sorted(identity.grants))}")
+            typer.echo(f"  may propose: {', '.join(identity.write_actions()) or 'none: read-only'}")
+
+
+@policy_app.command("show")
+def policy_show(as_json: JsonFlag = False) -> None:
+    """The policy in force: the file plus approved changes, with its version."""
+    from agent.policy import describe as describe_policy
+
+    with service() as svc:
+        policy = svc.policy()
+        if as_json:
+            emit(
+                {
+                    "version": policy.version,
+                    "actions": {
+                        name: {
+                            "mode": s.mode,
+                            "approvals": s.approvals,
+                            "approver_roles": list(s.approver_roles),
+                            "expiry_hours": s.expiry.total_seconds() / 3600,
+                            "thresholds": [
+                                {
+                                    "rule": th.rule,
+                                    "above": str(th.above),
+                                    "approvals": th.approvals,
+                                    "required_role": th.required_role,
+                                }
+                                for th in s.thresholds
+                            ],
+                        }
+                        for name, s in policy.actions.items()
+                    },
+                }
+            )
+        else:
+            typer.echo(describe_policy(policy))
+
+
+@policy_app.command("check")
+def policy_check(path: Annotated[str, typer.Argument(help="a policy file (TOML) to validate")]) -> None:
+    """Validate a policy file without installing it."""
+    from pathlib import Path
+
+    from agent.policy import PolicyError, load_policy
+    from agent.users import ROLES
+
+    file = Path(path)
+    if not file.is_file():
+        fail(f"{path}: no such file")
+    try:
+        policy = load_policy(file, known_roles=frozenset(ROLES))
+    except PolicyError as exc:
+        fail(str(exc))
+    except Exception as exc:  # TOML syntax errors and the like
+        fail(f"{path}: {exc}")
+    typer.echo(f"{path}: valid policy version {policy.version} covering {len(policy.actions)} actions")
+
+
+@policy_app.command("suggest")
+def policy_suggest(as_json: JsonFlag = False) -> None:
+    """Which actions have earned automatic approval by evidence, with the figures."""
+    with service() as svc:
+        suggestions = svc.suggestions()
+        if as_json:
+            emit([s.as_json() for s in suggestions])
+            return
+        for s in suggestions:
+            mark = "eligible" if s.eligible else "not yet"
+            typer.echo(f"{s.action:<24} {s.mode:<6} {mark:<9} {s.reason}")
+
+
+@policy_app.command("change")
+def policy_change(
+    action: Annotated[str, typer.Argument(help="e.g. change_price")],
+    mode: Annotated[str, typer.Option(help="auto or human")],
+    user: UserOpt,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (the checker will see it)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Propose moving an action to automatic (or back); a second person must approve it."""
+    if mode not in ("auto", "human"):
+        typer.echo(f"error: --mode must be auto or human, not {mode!r}", err=True)
+        raise typer.Exit(2)
+    with service() as svc:
+        change = guarded(lambda: svc.propose_policy_change(user, action, mode, reason))  # type: ignore[arg-type]
+        emit(change.model_dump(mode="json")) if as_json else typer.echo(_change_line(change))
+
+
+@policy_app.command("approve-change")
+def policy_approve_change(change_id: str, user: UserOpt, as_json: JsonFlag = False) -> None:
+    """Approve a pending policy change (maker-checker: not its maker; a finance director)."""
+    with service() as svc:
+        change = guarded(lambda: svc.decide_policy_change(change_id, user, approve=True))
+        emit(change.model_dump(mode="json")) if as_json else typer.echo(_change_line(change))
+        if not as_json:
+            typer.echo(f"Policy in force: {svc.policy().version}")
+
+
+@policy_app.command("reject-change")
+def policy_reject_change(
+    change_id: str,
+    user: UserOpt,
+    reason: Annotated[str, typer.Option("--reason", "-r")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject a pending policy change with a reason."""
+    with service() as svc:
+        change = guarded(lambda: svc.decide_policy_change(change_id, user, approve=False, reason=reason))
+        emit(change.model_dump(mode="json")) if as_json else typer.echo(_change_line(change))
+
+
+@policy_app.command("changes")
+def policy_changes(as_json: JsonFlag = False) -> None:
+    """Every policy change, newest first."""
+    with service() as svc:
+        changes = svc.policies.list()
+        if as_json:
+            emit([c.model_dump(mode="json") for c in changes])
+        else:
+            typer.echo("\n".join(_change_line(c) for c in changes) or "No policy changes.")
+
+
+def _change_line(change: Any) -> str:
+    checked = f", {change.status} by {change.checker}" if change.checker else ""
+    return (
+        f"{change.id}  {change.status:<8} {change.action} -> {change.mode}  made by {change.maker}{checked}"
+        f"  ({change.reason})"
+    )
 
 
 # ---- conversations ------------------------------------------------------------------------------

@@ -56,10 +56,11 @@ class Settings(BaseSettings):
     erp_read_retries: int = Field(
         default=2, ge=0, le=10, description="retries of a read when the ERP is unavailable"
     )
-    erp_url: str | None = Field(
+    # URLs may carry a database password, so they are secrets too (never logged or printed whole).
+    erp_url: SecretStr | None = Field(
         default=None, description="legacy ERP database URL; default: SQLite in data_dir"
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None, description="app database URL; default: SQLite in data_dir"
     )
     checkpoint_path: Path | None = Field(default=None, description="LangGraph checkpoints; default: data_dir")
@@ -75,11 +76,15 @@ class Settings(BaseSettings):
 
     @property
     def erp_database_url(self) -> str:
-        return self.erp_url or f"sqlite:///{self.data_dir / 'legacy_erp.db'}"
+        if self.erp_url is not None:
+            return self.erp_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'legacy_erp.db'}"
 
     @property
     def app_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'countersign.db'}"
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'countersign.db'}"
 
     @property
     def checkpoint_file(self) -> Path:
@@ -92,6 +97,16 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+
+def shown(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
 
 
 def load_settings(secrets_dir: Path | None = None) -> Settings:

@@ -53,20 +53,22 @@ def service(settings: Settings) -> Iterator[AgentService]:
     svc.close()
 
 
-def cli_env(data_dir: Path) -> dict[str, str]:
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh installation in ``data_dir`` (none of the caller's settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "OPENAI_"))}
     env["COUNTERSIGN_DATA_DIR"] = str(data_dir)
+    env.update(extra)
     return env
 
 
 def run_cli(
-    data_dir: Path, *args: str, check: bool = False, timeout: float = 120
+    data_dir: Path, *args: str, check: bool = False, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``countersign ARGS`` in its own process, as a user would."""
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli", *args],
         cwd=REPO,
-        env=cli_env(data_dir),
+        env=cli_env(data_dir, **(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
