@@ -63,8 +63,9 @@ def record_ref(kind: str, code: str) -> str:
 
 class Customer(DomainModel):
     code: str
-    name: str
-    short_name: str
+    # Names and descriptions are free text typed into the ERP by people: data, never instructions.
+    name: UntrustedText
+    short_name: UntrustedText
     tax_id: str
     city: str
     state: str
@@ -77,8 +78,8 @@ class Customer(DomainModel):
 
 class Supplier(DomainModel):
     code: str
-    name: str
-    short_name: str
+    name: UntrustedText
+    short_name: UntrustedText
     tax_id: str
     city: str
     state: str
@@ -90,7 +91,7 @@ class Supplier(DomainModel):
 
 class Product(DomainModel):
     code: str
-    description: str
+    description: UntrustedText
     unit: str
     list_price: Money
     standard_cost: Money
@@ -115,7 +116,7 @@ class StockLevel(DomainModel):
 
 class StockReport(DomainModel):
     product_code: str
-    description: str
+    description: UntrustedText
     unit: str
     reorder_point: Decimal
     levels: list[StockLevel]
@@ -170,7 +171,7 @@ class PurchaseOrder(DomainModel):
 
 class Budget(DomainModel):
     cost_center: str
-    description: str
+    description: UntrustedText
     year: int
     annual: Money
     committed: Money
@@ -189,7 +190,7 @@ class AccountKind(StrEnum):
 
 class GLAccount(DomainModel):
     code: str
-    name: str
+    name: UntrustedText
     kind: AccountKind
     postable: bool = Field(description="analytic account that accepts postings (not a summary account)")
     blocked: bool

@@ -175,9 +175,9 @@ class Gateway:
 
     def read(self, name: str, args: dict[str, Any], principal: Principal, token: str | None) -> Any:
         """Run a read tool; returns domain objects. Raises ToolError, TokenRefused or ErpError."""
-        tool = self._tool(name, "read")
-        assert isinstance(tool, ReadTool)
         with self._logged(name, args, principal):
+            tool = self._tool(name, "read", principal)
+            assert isinstance(tool, ReadTool)
             self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
             parsed = self._parse(tool, args)
             return self._with_retries(lambda: tool.run(self._erp, parsed), principal, name)
@@ -186,9 +186,9 @@ class Gateway:
         self, name: str, args: dict[str, Any], principal: Principal, token: str | None, today: date
     ) -> PreparedProposal:
         """Turn a propose call into a checked command with versions, amount and fingerprint. No write."""
-        tool = self._tool(name, "propose")
-        assert isinstance(tool, ProposeTool)
         with self._logged(name, args, principal):
+            tool = self._tool(name, "propose", principal)
+            assert isinstance(tool, ProposeTool)
             self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
             draft = tool.to_command(self._parse(tool, args), today)
             return self._checked(name, draft, None, today, principal)
@@ -254,12 +254,16 @@ class Gateway:
 
     # ---- internals --------------------------------------------------------------------------
 
-    @staticmethod
-    def _tool(name: str, kind: ToolKind) -> Tool:
+    def _tool(self, name: str, kind: ToolKind, principal: Principal) -> Tool:
         try:
             tool = get_tool(name)
-        except KeyError as exc:
-            raise ToolError(str(exc.args[0])) from None
+        except KeyError:
+            # Asking for a tool that does not exist (approve_*, commit_*...) is worth a record;
+            # the answer does not list the catalogue, so nobody learns what they are not granted.
+            self._recorder.record(
+                "unknown_tool", principal.actor, principal.on_behalf_of, name, "no such tool"
+            )
+            raise ToolError(f"unknown tool {name!r}") from None
         if tool.kind != kind:
             raise ToolError(f"{name} is a {tool.kind} tool, not a {kind} tool")
         return tool

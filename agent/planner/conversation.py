@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.planner.frames import Pending
 from agent.planner.text import message_text
-from tools.rendering import ERROR_PREFIX
+from tools.rendering import ERROR_PREFIX, strip_untrusted_markers
 
 PLANNER_KEY = "planner"
 
@@ -90,8 +90,20 @@ def parse_tool_content(content: str, status: str | None = None) -> tuple[bool, A
     except (json.JSONDecodeError, TypeError):
         return True, content, ""
     if isinstance(decoded, dict) and "result" in decoded:
-        return True, decoded["result"], ""
-    return True, decoded, ""
+        return True, _unwrapped(decoded["result"]), ""
+    return True, _unwrapped(decoded), ""
+
+
+def _unwrapped(value: Any) -> Any:
+    """The data with ``<untrusted>`` markers removed: the planner only ever reads codes and numbers
+    from it and quotes text as data, so the markers have done their job by now."""
+    if isinstance(value, str):
+        return strip_untrusted_markers(value)
+    if isinstance(value, list):
+        return [_unwrapped(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _unwrapped(item) for key, item in value.items()}
+    return value
 
 
 def split_turns(messages: Sequence[BaseMessage]) -> list[Turn]:

@@ -101,6 +101,16 @@ def test_a_bad_call_is_refused_with_one_clear_line(
     assert "\n" not in str(refused.value)
 
 
+def test_asking_for_a_tool_that_does_not_exist_is_recorded_without_revealing_the_catalogue() -> None:
+    gateway, log = make_gateway()
+    with pytest.raises(ToolError) as refused:
+        read(gateway, "approve_proposal", {"proposal_id": "P-1"})
+    assert str(refused.value) == "unknown tool 'approve_proposal'"
+    assert [(e.kind, e.tool, e.actor) for e in log.events] == [
+        ("unknown_tool", "approve_proposal", "countersign-agent")
+    ]
+
+
 def test_a_missing_record_comes_back_as_not_found(gateway: Gateway) -> None:
     with pytest.raises(NotFound):
         read(gateway, "get_customer", {"customer_code": "C99999"})
