@@ -32,7 +32,7 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
-from agent.approvals import Evidence, ProposalStore
+from agent.approvals import Evidence, Proposal, ProposalStore
 from agent.policy import Policy
 from agent.prompts import system_prompt
 from agent.users import Directory
@@ -41,6 +41,7 @@ from erp_acl.errors import ErpError, ErpUnavailable
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
+from tools.observability import correlated, traced_node
 from tools.rendering import render_error, render_result
 from tools.tokens import TokenRefused, write_binding
 
@@ -261,9 +262,12 @@ def build_graph(
         if proposal.status not in ("approved", "committing"):
             text = f"proposal {proposal.id} is {proposal.status}; nothing was written"
             return {"messages": [_error(call_id, "", text)], "pending": None}
+        with correlated(proposal_id=proposal.id, idempotency_key=proposal.idempotency_key):
+            return _commit(proposal, call_id, principal(state))
+
+    def _commit(proposal: Proposal, call_id: str, who: Principal) -> dict[str, Any]:
         deps.store.mark(proposal.id, "committing", only_from=("approved", "committing"))
         command = parse_command(proposal.payload)
-        who = principal(state)
         # A just-in-time token for exactly this action: bound to this proposal, key and fingerprint.
         token = deps.gateway.mint(
             who,
@@ -313,13 +317,13 @@ def build_graph(
         return "commit" if decision.get("decision") in ("approve", "edit") else "report_rejection"
 
     graph = StateGraph(AgentState)
-    graph.add_node("reason", reason)
-    graph.add_node("read_tools", read_tools)
-    graph.add_node("propose", propose)
-    graph.add_node("await_approval", await_approval)
-    graph.add_node("report_rejection", report_rejection)
-    graph.add_node("commit", commit)
-    graph.add_node("respond", respond)
+    graph.add_node("reason", traced_node("reason", reason))
+    graph.add_node("read_tools", traced_node("read_tools", read_tools))
+    graph.add_node("propose", traced_node("propose", propose))
+    graph.add_node("await_approval", traced_node("await_approval", await_approval))
+    graph.add_node("report_rejection", traced_node("report_rejection", report_rejection))
+    graph.add_node("commit", traced_node("commit", commit))
+    graph.add_node("respond", traced_node("respond", respond))
 
     graph.add_edge(START, "reason")
     graph.add_conditional_edges("reason", after_reason, ["read_tools", "propose", END])

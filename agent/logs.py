@@ -1,36 +1,53 @@
-"""Structured logging: one JSON object per line in the installation's log file."""
+"""Structured logging: every event is one JSON object per line in the installation's log file.
+
+structlog renders Countersign's events (with the run's correlation ids merged in from context
+variables); records from other libraries pass through the same formatter, so the file is
+uniformly JSON lines. The terminal stays clean.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+import structlog
+
+_SHARED: list[structlog.typing.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+]
 
 
-class JsonLineFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
-        return json.dumps(entry, default=str)
+def configure_structlog() -> None:
+    """Route structlog through the standard library (idempotent; done before any logger is used)."""
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
 
 
 def configure_logging(log_file: Path, level: str = "INFO") -> None:
-    """Send Countersign's loggers to ``log_file`` (idempotent; the terminal stays clean)."""
+    """Send Countersign's events to ``log_file`` as JSON lines (idempotent per file)."""
+    configure_structlog()
     root = logging.getLogger("countersign")
-    if any(getattr(h, "_countersign", False) for h in root.handlers):
+    if any(getattr(h, "baseFilename", None) == str(log_file.resolve()) for h in root.handlers):
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.setFormatter(JsonLineFormatter())
-    handler._countersign = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(default=str),
+            ],
+            foreign_pre_chain=_SHARED,
+        )
+    )
     root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False

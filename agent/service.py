@@ -54,6 +54,7 @@ from erp_acl.errors import ErpError
 from erp_acl.ports import Erp
 from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec
 from tools.identity import AgentIdentity, IdentityError
+from tools.observability import correlated, traced_erp
 from tools.rendering import to_plain_json
 from tools.security_log import SqlSecurityLog
 from tools.tokens import TokenRefused
@@ -246,6 +247,10 @@ class AgentService:
                     f"conversation {thread_id} is waiting for the decision on {waiting}; start a new conversation"
                 )
         known = {p.id for p in self.store.list(thread_id=thread_id)}
+        with correlated(thread_id=thread_id, on_behalf_of=user.id):
+            yield from self._run_turn(user, text, thread_id, known)
+
+    def _run_turn(self, user: User, text: str, thread_id: str, known: set[str]) -> Iterator[ChatEvent]:
         stream = self.graph.stream(
             {"messages": [HumanMessage(text)], "requester": user.id, "via": "agent"},
             self._config(thread_id),
@@ -462,9 +467,15 @@ class AgentService:
         return evaluate(gate, [Approval(d.actor, self._roles(d.actor)) for d in approvals]).satisfied
 
     def _resume(self, proposal: Proposal, interrupt_id: str, resume: ApprovalDecision) -> None:
-        self.graph.invoke(
-            Command(resume={interrupt_id: resume}), self._config(proposal.thread_id), durability="sync"
-        )
+        with correlated(
+            thread_id=proposal.thread_id,
+            proposal_id=proposal.id,
+            idempotency_key=proposal.idempotency_key,
+            on_behalf_of=proposal.on_behalf_of,
+        ):
+            self.graph.invoke(
+                Command(resume={interrupt_id: resume}), self._config(proposal.thread_id), durability="sync"
+            )
 
     def _interrupt_for(self, proposal: Proposal) -> str:
         # Never resume a thread that is not waiting for exactly this proposal: LangGraph would
@@ -521,7 +532,12 @@ class AgentService:
                     )
                     self._resume(proposal, str(waiting[0].id), resume)
                 elif "commit" in state.next:
-                    self.graph.invoke(None, config, durability="sync")
+                    with correlated(
+                        thread_id=proposal.thread_id,
+                        proposal_id=proposal.id,
+                        idempotency_key=proposal.idempotency_key,
+                    ):
+                        self.graph.invoke(None, config, durability="sync")
                 else:
                     receipt = self.gateway.receipt_for(proposal.idempotency_key)
                     if receipt is not None:
@@ -637,9 +653,11 @@ def build_service(
     wildcard, an admin scope or an approval right; a policy that does not validate."""
     from agent.checkpoints import open_sqlite_saver
     from agent.composition import open_app_engine, open_erp
+    from agent.logs import configure_structlog
     from agent.models import make_chat_model
     from agent.policy import load_policy
     from agent.secrets import token_signing_key
+    from agent.telemetry import configure_tracing
     from agent.users import ROLES
     from tools.identity import load_identities
     from tools.ratelimit import TokenBucket
@@ -647,6 +665,8 @@ def build_service(
 
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_structlog()
+    configure_tracing(settings)
     directory = load_directory(settings.users_file)
     identities = load_identities(settings.identities_file, human_ids=directory.ids())
     base_policy = load_policy(settings.policy_file, known_roles=frozenset(ROLES))
@@ -658,7 +678,7 @@ def build_service(
     security = SqlSecurityLog(engine)
     security.create_schema()
     saver = open_sqlite_saver(settings.checkpoint_file)
-    erp = erp if erp is not None else open_erp(settings)
+    erp = traced_erp(erp if erp is not None else open_erp(settings))
     gateway = Gateway(
         erp,
         identities=identities,

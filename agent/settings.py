@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     checkpoint_path: Path | None = Field(default=None, description="LangGraph checkpoints; default: data_dir")
     recursion_limit: int = Field(default=40, ge=5, description="max graph steps per user turn")
     log_level: str = "INFO"
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = off",
+    )
+    otel_service_name: str = "countersign"
 
     @field_validator("model")
     @classmethod

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.logs import configure_structlog
 from agent.service import AgentService, build_service
 from agent.settings import Settings
+
+# Events go through the standard library (as in the product), never to stdout.
+configure_structlog()
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,13 +31,14 @@ from erp_acl.errors import ErpError, ErpUnavailable
 from erp_acl.ports import Erp
 from tools.catalog import ALL_TOOLS, ProposeTool, ReadTool, Tool, ToolKind, get_tool
 from tools.identity import TOOL_SCOPES, WRITE_SCOPE_BY_ACTION, AgentIdentity
+from tools.observability import get_logger, span
 from tools.ratelimit import RateLimited, TokenBucket
 from tools.security_log import SecurityRecorder
 from tools.tokens import TokenIssuer, TokenRefused, write_binding
 
 T = TypeVar("T")
 
-log = logging.getLogger("countersign.gateway")
+log = get_logger("countersign.gateway")
 
 
 class ToolError(Exception):
@@ -332,24 +332,26 @@ class Gateway:
     def _logged(self, tool: str, args: dict[str, Any], principal: Principal) -> Iterator[None]:
         started = time.perf_counter()
         outcome = "ok"
-        try:
-            yield
-        except (ToolError, ErpError, TokenRefused) as exc:
-            outcome = f"{type(exc).__name__}: {exc}"
-            raise
-        except Exception as exc:
-            outcome = f"crash: {type(exc).__name__}"
-            raise
-        finally:
-            log.info(
-                "tool call",
-                extra={
-                    "event": "tool_call",
-                    "tool": tool,
-                    "actor": principal.actor,
-                    "on_behalf_of": principal.on_behalf_of,
-                    "args_digest": args_digest(args),
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "outcome": outcome,
-                },
-            )
+        with span(
+            f"gateway.{tool}", tool=tool, principal=principal.actor, on_behalf_of=principal.on_behalf_of
+        ):
+            try:
+                yield
+            except (ToolError, ErpError, TokenRefused) as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+                raise
+            except Exception as exc:
+                outcome = f"crash: {type(exc).__name__}"
+                raise
+            finally:
+                # One line per call; the run's correlation ids (thread, proposal, key) are merged in
+                # by the logging configuration. Arguments are digested, never copied.
+                log.info(
+                    "tool_call",
+                    tool=tool,
+                    actor=principal.actor,
+                    on_behalf_of=principal.on_behalf_of,
+                    args_digest=args_digest(args),
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    outcome=outcome,
+                )

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import SecretStr
 
 from erp_acl.commands import ChangePrice
@@ -15,6 +15,7 @@ from erp_acl.memory import InMemoryErp
 from tools.catalog import ALL_TOOLS, PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import AccessDenied, Gateway, Principal, ToolError
 from tools.identity import READ_SCOPES, AgentIdentity
+from tools.observability import correlated
 from tools.ratelimit import TokenBucket
 from tools.security_log import InMemorySecurityLog
 from tools.tokens import InMemoryJtiStore, TokenIssuer, TokenRefused, write_binding
@@ -268,20 +269,23 @@ def test_calls_beyond_the_rate_limit_are_refused_and_recorded() -> None:
     assert log.events[-1].kind == "rate_limited"
 
 
-def test_every_call_logs_one_structured_line_without_the_arguments(
-    gateway: Gateway, caplog: pytest.LogCaptureFixture
+def test_every_call_logs_one_structured_event_with_correlation_ids_and_without_the_arguments(
+    gateway: Gateway,
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="countersign.gateway"):
-        read(gateway, "search_customers", {"query": "Padaria Estrela"})
+    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as events:
+        with correlated(thread_id="T-1", proposal_id="P-9"):
+            read(gateway, "search_customers", {"query": "Padaria Estrela"})
         with pytest.raises(NotFound):
             read(gateway, "get_customer", {"customer_code": "C99999"})
-    first, second = caplog.records
-    assert first.tool == "search_customers"  # type: ignore[attr-defined]
-    assert first.actor == "countersign-agent" and first.on_behalf_of == "alice"  # type: ignore[attr-defined]
-    assert first.outcome == "ok"  # type: ignore[attr-defined]
-    assert len(first.args_digest) == 16 and first.duration_ms >= 0  # type: ignore[attr-defined]
-    assert "Padaria" not in json.dumps(first.__dict__, default=str)
-    assert second.outcome.startswith("NotFound")  # type: ignore[attr-defined]
+    first, second = (e for e in events if e["event"] == "tool_call")
+    assert first["tool"] == "search_customers"
+    assert (first["actor"], first["on_behalf_of"]) == ("countersign-agent", "alice")
+    assert (first["thread_id"], first["proposal_id"]) == ("T-1", "P-9")
+    assert first["outcome"] == "ok"
+    assert len(first["args_digest"]) == 16 and first["duration_ms"] >= 0
+    assert "Padaria" not in json.dumps(first, default=str)
+    assert second["outcome"].startswith("NotFound")
+    assert "thread_id" not in second
 
 
 def prepare(gateway: Gateway, name: str, args: dict[str, Any]) -> Any:
