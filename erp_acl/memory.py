@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -293,6 +293,12 @@ class InMemoryErp:
         with self._lock:
             stored = self._ledger.get(idempotency_key)
             return stored.model_copy(update={"replayed": True}) if stored is not None else None
+
+    def ledger(self) -> Iterator[Receipt]:
+        """Every receipt in the idempotency ledger, oldest first."""
+        with self._lock:
+            receipts = sorted(self._ledger.values(), key=lambda r: r.committed_at)
+        yield from receipts
 
     def _next_number(self, numbers: Sequence[str]) -> str:
         highest = max((int(n) for n in numbers if n.isdigit()), default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -64,6 +64,10 @@ class ErpWriter(Protocol):
 
     def receipt_for(self, idempotency_key: str) -> Receipt | None:
         """The ledger's receipt for a key, or None if nothing landed under it."""
+        ...
+
+    def ledger(self) -> Iterator[Receipt]:
+        """Every receipt in the ledger, oldest first: the authority on what landed."""
         ...
 
 

@@ -603,6 +603,15 @@ class LegacyErp:
             return None
         return Receipt.model_validate_json(found["ZCS_RECIBO"]).model_copy(update={"replayed": True})
 
+    def ledger(self) -> Iterator[Receipt]:
+        """Every receipt in the idempotency ledger, oldest first (streamed)."""
+        with reachable(self._engine), self._engine.connect() as conn:
+            rows = conn.execute(
+                select(ZCS.c.ZCS_RECIBO).where(ZCS.c.ZCS_RECIBO.is_not(None)).order_by(ZCS.c.ZCS_CRIADO)
+            )
+            for (text,) in rows:
+                yield Receipt.model_validate_json(str(text))
+
     def _apply_in(self, conn: Connection, command: Command, key: str, fingerprint: str) -> Receipt:
         stored = conn.execute(select(ZCS).where(tr.equals(ZCS.c.ZCS_CHAVE, key))).mappings().first()
         if stored is not None:

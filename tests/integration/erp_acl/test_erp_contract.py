@@ -375,6 +375,16 @@ def test_receipt_for_answers_from_the_ledger(erp: Erp) -> None:
     assert stored.model_copy(update={"replayed": False}) == receipt
 
 
+def test_the_ledger_lists_every_landed_receipt_oldest_first(erp: Erp) -> None:
+    before = list(erp.ledger())
+    first = erp.apply(ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.45")), "ledger-1", "fp-1")
+    second = erp.apply(ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("61000")), "ledger-2", "fp-2")
+    erp.apply(ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.45")), "ledger-1", "fp-1")  # replay
+    listed = list(erp.ledger())[len(before) :]
+    assert [r.idempotency_key for r in listed] == ["ledger-1", "ledger-2"]
+    assert [r.document_id for r in listed] == [first.document_id, second.document_id]
+
+
 def test_same_key_with_changed_payload_is_a_conflict_and_writes_nothing(erp: Erp) -> None:
     apply(erp, purchase_order(), "key-conflict")
     before = snapshot(erp)
