@@ -220,6 +220,15 @@ class ProposalStore:
                 raise ProposalNotFound(f"no proposal {proposal_id!r}")
             return self._load(conn, dict(row))
 
+    def find_by_key(self, idempotency_key: str) -> Proposal | None:
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(select(proposals).where(proposals.c.idempotency_key == idempotency_key))
+                .mappings()
+                .first()
+            )
+            return self._load(conn, dict(row)) if row is not None else None
+
     def list(
         self,
         *,

@@ -29,6 +29,10 @@ app = typer.Typer(
 approvals_app = typer.Typer(help="List and inspect proposals.", no_args_is_help=True)
 tools_app = typer.Typer(help="The gateway's named tools.", no_args_is_help=True)
 threads_app = typer.Typer(help="Your conversations with the agent.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The tamper-evident audit trail: verify, tell a story, export, prune.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 policy_app = typer.Typer(
     help="The approval policy in force, and maker-checker changes to it.", no_args_is_help=True
 )
@@ -526,6 +530,170 @@ def _change_line(change: Any) -> str:
         f"{change.id}  {change.status:<8} {change.action} -> {change.mode}  made by {change.maker}{checked}"
         f"  ({change.reason})"
     )
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+
+def _report(report: Any, as_json: bool) -> None:
+    if as_json:
+        emit(report.model_dump(mode="json"))
+    elif report.ok:
+        warnings = "".join(f"\n  warning: {w}" for w in report.warnings)
+        typer.echo(
+            f"audit trail verified: {report.records_checked} records, {report.checkpoints_checked} signed checkpoints{warnings}"
+        )
+    if not report.ok:
+        where = f"first bad record {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
+        fail(f"audit trail NOT verified: {where}{report.problem}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    against_erp: Annotated[
+        bool,
+        typer.Option("--against-erp", help="also check every write in the ERP ledger has its commit record"),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute the hash chain and check every signed checkpoint; exit 1 naming the first bad record."""
+    with service() as svc:
+        _report(guarded(lambda: svc.verify_audit(against_erp=against_erp)), as_json)
+
+
+@audit_app.command("show")
+def audit_show(
+    proposal: Annotated[str, typer.Option("--proposal", "-p", help="the proposal whose story to tell")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole story of one action: evidence read, proposal, decisions, token refusals, commit, receipt."""
+    with service() as svc:
+        records = guarded(lambda: svc.story(proposal))
+        if as_json:
+            emit([r.model_dump(mode="json") for r in records])
+            return
+        for record in records:
+            typer.echo(_story_line(record))
+
+
+def _story_line(record: Any) -> str:
+    who = record.actor + (
+        f" for {record.on_behalf_of}" if record.on_behalf_of and record.on_behalf_of != record.actor else ""
+    )
+    head = f"#{record.seq:<6} {record.ts:%Y-%m-%d %H:%M:%S} UTC  {record.type:<14} {who}"
+    details, gate, result = record.details, record.gate or {}, record.result or {}
+    if record.type == "read":
+        body = (
+            f"read {record.tool} (evidence {record.evidence[0][:12]}…)"
+            if record.evidence
+            else f"read {record.tool}"
+        )
+    elif record.type == "proposal":
+        body = (
+            f"asked: {details.get('request')!r}\n         proposed {details.get('summary')} — gate {gate.get('rule')}"
+            f" (policy {gate.get('policy_version')}), key {record.idempotency_key}"
+        )
+    elif record.type in ("decision", "expiry"):
+        reason = f": {details['reason']}" if details.get("reason") else ""
+        body = f"{details.get('decision')} under rule {gate.get('rule')} (policy {gate.get('policy_version')}); approvers so far {gate.get('approvers')}{reason}"
+    elif record.type == "commit":
+        replay = " (replayed from the ledger)" if result.get("replayed") else ""
+        body = (
+            f"committed {result.get('document_type')} {result.get('document_id')} under key {record.idempotency_key}"
+            f"{replay}; token {details.get('token_jti', '-')} for {details.get('token_audience', '-')}"
+        )
+    elif record.type == "commit_failed":
+        body = f"commit refused by the ERP: {details.get('error')}"
+    else:
+        body = f"{record.tool or ''} {details.get('reason', '')}".strip()
+    return f"{head}\n         {body}"
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str | None, typer.Option(help="ISO date or time (UTC), inclusive")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO date or time (UTC), exclusive")] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="file to write (default: stdout)")
+    ] = None,
+    export_format: Annotated[str, typer.Option("--format", help="jsonl (the only format)")] = "jsonl",
+) -> None:
+    """Export records with the signed checkpoints that verify them, for an auditor."""
+    if export_format != "jsonl":
+        typer.echo(f"error: unknown format {export_format!r}; use jsonl", err=True)
+        raise typer.Exit(2)
+    start, end = _moment(since, "--since"), _moment(until, "--until")
+    with service() as svc:
+        lines = guarded(lambda: list(svc.audit.export(since=start, until=end)))
+    if output is None:
+        for line in lines:
+            typer.echo(line)
+        return
+    from pathlib import Path
+
+    Path(output).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    typer.echo(f"wrote {len(lines)} lines to {output}", err=True)
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    path: Annotated[str, typer.Argument(help="an export written by `audit export`")],
+    public_key: Annotated[
+        str | None, typer.Option("--public-key", help="PEM file of the signing key you trust")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Verify an export on its own, as an auditor would (no database needed)."""
+    from pathlib import Path
+
+    from tools.audit import verify_export
+
+    file = Path(path)
+    if not file.is_file():
+        fail(f"{path}: no such file")
+    trusted = Path(public_key).read_text(encoding="utf-8") if public_key else None
+    with file.open(encoding="utf-8") as lines:
+        report = guarded(lambda: verify_export(lines, trusted))
+    _report(report, as_json)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """The PEM public key that verifies this installation's audit checkpoints (give it to auditors)."""
+    from agent.secrets import audit_signing_key
+    from tools.audit import CheckpointSigner
+
+    typer.echo(CheckpointSigner.from_secret(audit_signing_key(_settings())).public_key_pem().strip())
+
+
+@audit_app.command("prune")
+def audit_prune(as_json: JsonFlag = False) -> None:
+    """Remove records older than the retention period (never below 183 days); the rest stays verifiable."""
+    from datetime import UTC, datetime, timedelta
+
+    with service() as svc:
+        days = svc.settings.audit_retention_days
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        report = guarded(lambda: svc.audit.prune(cutoff, retention_days=days))
+        if as_json:
+            emit(report.model_dump(mode="json"))
+        else:
+            typer.echo(
+                f"removed {report.removed} records older than {cutoff:%Y-%m-%d} (retention {days} days)"
+            )
+
+
+def _moment(value: str | None, option: str) -> Any:
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: {option} {value!r} is not an ISO date or time (e.g. 2026-11-01)", err=True)
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ---- conversations ------------------------------------------------------------------------------

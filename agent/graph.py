@@ -38,11 +38,13 @@ from agent.prompts import system_prompt
 from agent.users import Directory
 from erp_acl.commands import parse_command
 from erp_acl.errors import ErpError, ErpUnavailable
+from tools.audit import AuditEvent
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
 from tools.observability import correlated, traced_node
 from tools.rendering import render_error, render_result
+from tools.security_log import AuditSink
 from tools.tokens import TokenRefused, write_binding
 
 AUTO_APPROVER = "policy:auto"
@@ -88,6 +90,7 @@ class GraphDeps:
     directory: Directory
     identities: Mapping[str, AgentIdentity]
     policy: Callable[[], Policy]
+    audit: AuditSink
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = _utc_now
 
@@ -204,6 +207,26 @@ def build_graph(
             evidence=evidence_of(state["messages"]),
             gate=gate.as_json(),
         )
+        deps.audit.append(
+            AuditEvent(
+                type="proposal",
+                actor=who.actor,
+                on_behalf_of=who.on_behalf_of,
+                tool=chosen["name"],
+                proposal_id=proposal.id,
+                thread_id=thread_id,
+                idempotency_key=proposal.idempotency_key,
+                fingerprint=proposal.fingerprint,
+                evidence=[e.digest for e in proposal.evidence],
+                gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
+                details={
+                    "request": _request_text(state["messages"]),
+                    "action": proposal.action,
+                    "summary": proposal.summary,
+                    "payload": proposal.payload,
+                },
+            )
+        )
         pending = PendingProposal(
             proposal_id=proposal.id,
             idempotency_key=proposal.idempotency_key,
@@ -213,13 +236,31 @@ def build_graph(
             summary=proposal.summary,
         )
         if gate.mode == "auto" and proposal.status == "pending":
-            deps.store.decide(
+            decided = deps.store.decide(
                 proposal.id,
                 actor=AUTO_APPROVER,
                 decision="approve",
                 check=lambda _: None,
                 satisfied=lambda *_: True,
                 reason=f"automatic under rule {gate.rule} of policy {gate.policy_version}",
+            )
+            deps.audit.append(
+                AuditEvent(
+                    type="decision",
+                    actor=AUTO_APPROVER,
+                    on_behalf_of=who.on_behalf_of,
+                    tool=proposal.action,
+                    proposal_id=proposal.id,
+                    thread_id=thread_id,
+                    idempotency_key=proposal.idempotency_key,
+                    fingerprint=proposal.fingerprint,
+                    gate={
+                        "policy_version": gate.policy_version,
+                        "rule": gate.rule,
+                        "approvers": [AUTO_APPROVER],
+                    },
+                    details={"decision": "approve", "status_after": decided.status},
+                )
             )
         decision = (
             ApprovalDecision(proposal_id=proposal.id, decision="approve", actor=AUTO_APPROVER, reason=None)
@@ -334,6 +375,12 @@ def build_graph(
     graph.add_edge("commit", "respond")
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def _request_text(messages: list[AnyMessage]) -> str:
+    turn = _current_turn(messages)
+    first = turn[0] if turn else None
+    return str(first.content) if isinstance(first, HumanMessage) else ""
 
 
 def _committed(proposal_id: str, receipt: dict[str, Any], tool_call_id: str) -> ToolMessage:

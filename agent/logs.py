@@ -26,7 +26,8 @@ def configure_structlog() -> None:
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: a logger used before a reconfiguration (tests capture logs) must follow it.
+        cache_logger_on_first_use=False,
     )
 
 

@@ -1,14 +1,15 @@
-"""Secrets the installation needs and may create for itself (the token signing key).
+"""Secrets the installation needs and may create for itself (token and audit signing keys).
 
-A configured ``COUNTERSIGN_TOKEN_SIGNING_KEY`` (environment or secrets directory) wins. Otherwise
-an embedded installation generates one key, once, into ``data_dir/secrets/`` (mode 0600), so every
-process of the installation signs and verifies with the same key.
+A configured key (environment or secrets directory) wins. Otherwise an embedded installation
+generates each key once into ``data_dir/secrets/`` (mode 0600), so every process of the
+installation signs and verifies with the same key.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -16,14 +17,26 @@ from pydantic import SecretStr
 from agent.settings import Settings
 
 KEY_FILE = "token_signing_key"
+AUDIT_KEY_FILE = "audit_signing_key"
 
 
 def token_signing_key(settings: Settings) -> SecretStr:
     if settings.token_signing_key is not None:
         return settings.token_signing_key
-    path = settings.secrets_dir / KEY_FILE
+    return _generated(settings.secrets_dir / KEY_FILE, lambda: secrets.token_urlsafe(48))
+
+
+def audit_signing_key(settings: Settings) -> SecretStr:
+    from tools.audit import generate_signing_secret
+
+    if settings.audit_signing_key is not None:
+        return settings.audit_signing_key
+    return _generated(settings.secrets_dir / AUDIT_KEY_FILE, generate_signing_secret)
+
+
+def _generated(path: Path, make: Callable[[], str]) -> SecretStr:
     if not path.exists():
-        _create_once(path, secrets.token_urlsafe(48))
+        _create_once(path, make())
     return SecretStr(path.read_text(encoding="utf-8").strip())
 
 

@@ -50,13 +50,15 @@ from agent.policy_changes import CHECKER_ROLE, PolicyChange, PolicyChangeNotFoun
 from agent.settings import Settings, load_settings
 from agent.users import Directory, Role, UnknownUser, User, load_directory
 from erp_acl.commands import parse_command
+from erp_acl.domain import Receipt
 from erp_acl.errors import ErpError
 from erp_acl.ports import Erp
-from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec
+from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
+from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec, receipt_reference
 from tools.identity import AgentIdentity, IdentityError
 from tools.observability import correlated, traced_erp
 from tools.rendering import to_plain_json
-from tools.security_log import SqlSecurityLog
+from tools.security_log import AuditSecurityLog
 from tools.tokens import TokenRefused
 
 log = logging.getLogger("countersign.service")
@@ -170,7 +172,8 @@ class AgentService:
         directory: Directory,
         identities: Mapping[str, AgentIdentity],
         policies: PolicyChangeStore,
-        security: SqlSecurityLog,
+        security: AuditSecurityLog,
+        audit: AuditTrail,
         checkpointer: Any,
         today: Callable[[], date] = date.today,
         now: Callable[[], datetime] = _utc_now,
@@ -185,6 +188,7 @@ class AgentService:
         self.identities = dict(identities)
         self.policies = policies
         self.security = security
+        self.audit = audit
         self._today = today
         self._now = now
         self._on_close = on_close
@@ -198,6 +202,7 @@ class AgentService:
                 directory=directory,
                 identities=self.identities,
                 policy=policies.effective,
+                audit=audit,
                 today=today,
                 now=now,
             ),
@@ -382,7 +387,22 @@ class AgentService:
         def check(current: Proposal) -> None:
             self._check_decider(current, person, decision)
 
-        check(proposal)  # early, for a clear answer; repeated inside the store's transaction
+        try:
+            check(proposal)  # early, for a clear answer; repeated inside the store's transaction
+        except Refused as refused:
+            self.audit.append(
+                AuditEvent(
+                    type="access_denied",
+                    actor=person.id,
+                    on_behalf_of=proposal.on_behalf_of,
+                    tool=f"decide:{decision}",
+                    proposal_id=proposal.id,
+                    thread_id=proposal.thread_id,
+                    idempotency_key=proposal.idempotency_key,
+                    details={"kind": "decision_refused", "reason": str(refused)},
+                )
+            )
+            raise
         kind: DecisionKind = decision
         new_payload = new_fingerprint = None
         new_gate: dict[str, Any] | None = None
@@ -427,6 +447,7 @@ class AgentService:
             new_fingerprint=new_fingerprint,
             new_gate=new_gate,
         )
+        self._record_decision(updated, person.id, kind, reason, edits)
         if updated.status in ("approved", "rejected"):
             # Only the decision that completed the gate gets here, so the run resumes exactly once.
             resume = ApprovalDecision(
@@ -437,6 +458,36 @@ class AgentService:
             )
             self._resume(updated, interrupt_id, resume)
         return self.store.get(proposal.id)
+
+    def _record_decision(
+        self, proposal: Proposal, actor: str, kind: str, reason: str | None, edits: dict[str, Any] | None
+    ) -> None:
+        gate = proposal.gate
+        self.audit.append(
+            AuditEvent(
+                type="expiry" if kind == "expire" else "decision",
+                actor=actor,
+                on_behalf_of=proposal.on_behalf_of,
+                tool=proposal.action,
+                proposal_id=proposal.id,
+                thread_id=proposal.thread_id,
+                idempotency_key=proposal.idempotency_key,
+                fingerprint=proposal.fingerprint,
+                gate={
+                    "policy_version": gate.get("policy_version"),
+                    "rule": gate.get("rule"),
+                    "approvals_required": gate.get("approvals_required"),
+                    "approvers": [d.actor for d in proposal.current_approvals()],
+                },
+                details={
+                    "decision": kind,
+                    "reason": reason,
+                    "edits": edits,
+                    "revision": proposal.revision,
+                    "status_after": proposal.status,
+                },
+            )
+        )
 
     def _check_decider(self, proposal: Proposal, person: User, decision: DecisionKind) -> None:
         gate = Gate.from_json(proposal.gate)
@@ -543,7 +594,62 @@ class AgentService:
                     if receipt is not None:
                         self.store.mark(proposal.id, "committed", receipt=receipt)
                 finished.append(self.store.get(proposal.id))
+        self.backfill_commit_records()
         return finished
+
+    # ---- audit ------------------------------------------------------------------------------
+
+    def backfill_commit_records(self) -> list[str]:
+        """Give every write the ERP ledger holds a commit record (a crash can land a write and
+        lose its record); the ledger is the authority. Returns the keys it recorded."""
+        missing = self.unaudited_commits()
+        for receipt in missing:
+            proposal = self.store.find_by_key(receipt.idempotency_key)
+            self.audit.append(
+                AuditEvent(
+                    type="commit",
+                    actor=self.agent.id,
+                    on_behalf_of=proposal.on_behalf_of if proposal else None,
+                    tool=f"commit:{receipt.action}",
+                    proposal_id=proposal.id if proposal else None,
+                    thread_id=proposal.thread_id if proposal else None,
+                    idempotency_key=receipt.idempotency_key,
+                    fingerprint=receipt.fingerprint,
+                    result=receipt_reference(receipt),
+                    details={"recovered_from": "erp ledger"},
+                )
+            )
+        return [r.idempotency_key for r in missing]
+
+    def unaudited_commits(self) -> list[Receipt]:
+        """Writes in the ERP ledger with no commit record in the audit trail."""
+        recorded = {r.idempotency_key for r in self.audit.records(types=["commit"])}
+        return [r for r in self.erp.ledger() if r.idempotency_key not in recorded]
+
+    def verify_audit(self, *, against_erp: bool = False) -> VerifyReport:
+        """Recompute the chain and every signature; optionally check that every ERP write is recorded."""
+        report = self.audit.verify()
+        if not report.ok or not against_erp:
+            return report
+        missing = self.unaudited_commits()
+        if not missing:
+            return report
+        keys = ", ".join(r.idempotency_key for r in missing[:5])
+        problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
+        return report.model_copy(update={"ok": False, "problem": problem})
+
+    def story(self, proposal_id: str) -> list[AuditRecord]:
+        """Every audit record of one action, in order: request evidence, proposal, decisions, commit."""
+        proposal = self.store.get(proposal_id)
+        by_proposal = {r.seq: r for r in self.audit.records(proposal_id=proposal.id)}
+        by_key = {r.seq: r for r in self.audit.records(idempotency_key=proposal.idempotency_key)}
+        evidence = {e.digest for e in proposal.evidence}
+        reads = {
+            r.seq: r
+            for r in self.audit.records(types=["read"])
+            if r.thread_id == proposal.thread_id and evidence & set(r.evidence)
+        }
+        return [record for _, record in sorted({**reads, **by_proposal, **by_key}.items())]
 
     # ---- policy -----------------------------------------------------------------------------
 
@@ -571,7 +677,9 @@ class AgentService:
             )
         if not reason.strip():
             raise Refused("a policy change needs a reason")
-        return self.policies.propose(action=action, mode=mode, reason=reason, maker=maker.id)
+        change = self.policies.propose(action=action, mode=mode, reason=reason, maker=maker.id)
+        self._record_policy_change(change, maker.id, "proposed")
+        return change
 
     def decide_policy_change(
         self, change_id: str, user_id: str, approve: bool, reason: str | None = None
@@ -584,7 +692,20 @@ class AgentService:
             raise Refused(f"{checker.id} may not check policy changes: it needs the {CHECKER_ROLE} role")
         if not approve and not (reason and reason.strip()):
             raise Refused("a rejection needs a reason")
-        return self.policies.decide(change_id, checker=checker.id, approve=approve, reason=reason)
+        decided = self.policies.decide(change_id, checker=checker.id, approve=approve, reason=reason)
+        self._record_policy_change(decided, checker.id, decided.status)
+        return decided
+
+    def _record_policy_change(self, change: PolicyChange, actor: str, step: str) -> None:
+        self.audit.append(
+            AuditEvent(
+                type="policy_change",
+                actor=actor,
+                tool=change.action,
+                gate={"policy_version": self.policy().version, "base_version": change.base_version},
+                details={"change": change.id, "step": step, "mode": change.mode, "reason": change.reason},
+            )
+        )
 
     # ---- tools ------------------------------------------------------------------------------
 
@@ -656,9 +777,10 @@ def build_service(
     from agent.logs import configure_structlog
     from agent.models import make_chat_model
     from agent.policy import load_policy
-    from agent.secrets import token_signing_key
+    from agent.secrets import audit_signing_key, token_signing_key
     from agent.telemetry import configure_tracing
     from agent.users import ROLES
+    from tools.audit import CheckpointSigner, DirectoryCheckpointStore
     from tools.identity import load_identities
     from tools.ratelimit import TokenBucket
     from tools.tokens import SqlJtiStore, TokenIssuer
@@ -675,8 +797,15 @@ def build_service(
     store.create_schema()
     jti_store = SqlJtiStore(engine)
     jti_store.create_schema()
-    security = SqlSecurityLog(engine)
-    security.create_schema()
+    trail = AuditTrail(
+        engine,
+        signer=CheckpointSigner.from_secret(audit_signing_key(settings)),
+        checkpoint_store=DirectoryCheckpointStore(settings.checkpoint_store_dir),
+        checkpoint_every_records=settings.audit_checkpoint_every_records,
+        checkpoint_every_seconds=settings.audit_checkpoint_every_seconds,
+    )
+    trail.create_schema()
+    security = AuditSecurityLog(trail)
     saver = open_sqlite_saver(settings.checkpoint_file)
     erp = traced_erp(erp if erp is not None else open_erp(settings))
     gateway = Gateway(
@@ -684,6 +813,7 @@ def build_service(
         identities=identities,
         tokens=TokenIssuer(token_signing_key(settings), jti_store, ttl_seconds=settings.token_ttl_seconds),
         recorder=security,
+        audit=trail,
         limiter=TokenBucket(settings.erp_rate_per_second, settings.erp_burst),
         read_retries=settings.erp_read_retries,
     )
@@ -703,6 +833,7 @@ def build_service(
         identities=identities,
         policies=PolicyChangeStore(engine, base_policy),
         security=security,
+        audit=trail,
         checkpointer=saver,
         today=today,
         now=now,

@@ -66,11 +66,33 @@ class Settings(BaseSettings):
     checkpoint_path: Path | None = Field(default=None, description="LangGraph checkpoints; default: data_dir")
     recursion_limit: int = Field(default=40, ge=5, description="max graph steps per user turn")
     log_level: str = "INFO"
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 key signing audit checkpoints (PEM or base64 seed); default: generated once in data_dir/secrets",
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description="where signed audit checkpoints are written: keep it apart from the database; default data_dir/audit-checkpoints",
+    )
+    audit_checkpoint_every_records: int = Field(default=1000, ge=1)
+    audit_checkpoint_every_seconds: float = Field(default=300, gt=0)
+    audit_retention_days: int = Field(
+        default=400, description="audit records are kept at least this long; never below 183 (six months)"
+    )
     otel_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = off",
     )
     otel_service_name: str = "countersign"
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _at_least_six_months(cls, value: int) -> int:
+        if value < 183:
+            raise ValueError(
+                f"COUNTERSIGN_AUDIT_RETENTION_DAYS={value} is below the 183 days (six months) audit logs must be kept"
+            )
+        return value
 
     @field_validator("model")
     @classmethod
@@ -102,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+    @property
+    def checkpoint_store_dir(self) -> Path:
+        return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
 
 
 def shown(url: str) -> str:

@@ -29,11 +29,13 @@ from erp_acl.documents import amount_of
 from erp_acl.domain import Money, Receipt
 from erp_acl.errors import ErpError, ErpUnavailable
 from erp_acl.ports import Erp
+from tools.audit import AuditEvent, EventType
 from tools.catalog import ALL_TOOLS, ProposeTool, ReadTool, Tool, ToolKind, get_tool
 from tools.identity import TOOL_SCOPES, WRITE_SCOPE_BY_ACTION, AgentIdentity
-from tools.observability import get_logger, span
+from tools.observability import correlation, get_logger, span
 from tools.ratelimit import RateLimited, TokenBucket
-from tools.security_log import SecurityRecorder
+from tools.rendering import render_result
+from tools.security_log import AuditSink, SecurityRecorder
 from tools.tokens import TokenIssuer, TokenRefused, write_binding
 
 T = TypeVar("T")
@@ -88,6 +90,21 @@ class ToolSpec:
         }
 
 
+def result_digest(value: Any) -> str:
+    """SHA-256 of a read's result exactly as a model is shown it (``render_result``)."""
+    return hashlib.sha256(render_result(value).encode()).hexdigest()
+
+
+def receipt_reference(receipt: Receipt) -> dict[str, Any]:
+    """What an audit record keeps of a receipt: the ERP document it points to."""
+    return {
+        "action": receipt.action,
+        "document_type": receipt.document_type,
+        "document_id": receipt.document_id,
+        "replayed": receipt.replayed,
+    }
+
+
 def args_digest(args: dict[str, Any]) -> str:
     """Digest of a call's arguments: logs show which call it was without copying its data."""
     canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=str)
@@ -112,6 +129,7 @@ class Gateway:
         identities: Mapping[str, AgentIdentity],
         tokens: TokenIssuer,
         recorder: SecurityRecorder,
+        audit: AuditSink | None = None,
         limiter: TokenBucket | None = None,
         limit_timeout_seconds: float = 10.0,
         read_retries: int = 2,
@@ -122,6 +140,7 @@ class Gateway:
         self._identities = {identity.id: identity for identity in identities.values()}
         self._tokens = tokens
         self._recorder = recorder
+        self._audit = audit
         self._limiter = limiter
         self._limit_timeout = limit_timeout_seconds
         self._read_retries = read_retries
@@ -180,7 +199,17 @@ class Gateway:
             assert isinstance(tool, ReadTool)
             self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
             parsed = self._parse(tool, args)
-            return self._with_retries(lambda: tool.run(self._erp, parsed), principal, name)
+            value = self._with_retries(lambda: tool.run(self._erp, parsed), principal, name)
+            # The audit keeps a digest of exactly what the model was shown: a proposal's evidence
+            # cites the same digests, so an auditor can match every decision to its reads.
+            self._record(
+                "read",
+                principal,
+                name,
+                evidence=[result_digest(value)],
+                details={"args_digest": args_digest(args)},
+            )
+            return value
 
     def prepare(
         self, name: str, args: dict[str, Any], principal: Principal, token: str | None, today: date
@@ -224,7 +253,7 @@ class Gateway:
         The token must be bound to exactly this proposal, key and fingerprint."""
         audience = self.commit_audience(command.action)
         with self._logged(audience, {"key": idempotency_key}, principal):
-            self._authorize(
+            claims = self._authorize(
                 principal,
                 token,
                 audience=audience,
@@ -232,9 +261,33 @@ class Gateway:
                 tool=audience,
                 binding=write_binding(proposal_id, idempotency_key, fingerprint_),
             )
+            token_used = {
+                "token_jti": claims.get("jti"),
+                "token_audience": audience,
+                "token_expires": claims.get("exp"),
+            }
             self._throttle(principal, audience)
-            # Never retried here: a write is retried only by re-running commit with the same key.
-            return self._erp.apply(command, idempotency_key, fingerprint_)
+            written = {
+                "proposal_id": proposal_id,
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint_,
+            }
+            try:
+                # Never retried here: a write is retried only by re-running commit with the same key.
+                receipt = self._erp.apply(command, idempotency_key, fingerprint_)
+            except ErpError as exc:
+                details = {"error": str(exc), **token_used}
+                self._record("commit_failed", principal, audience, details=details, ids=written)
+                raise
+            self._record(
+                "commit",
+                principal,
+                audience,
+                result=receipt_reference(receipt),
+                details=token_used,
+                ids=written,
+            )
+            return receipt
 
     def receipt_for(self, idempotency_key: str) -> Receipt | None:
         """The ERP ledger's word on a key (used to reconcile and recover, never to write)."""
@@ -277,6 +330,37 @@ class Gateway:
         except ValidationError as exc:
             raise ToolError(_one_line(exc, tool.name)) from None
 
+    def _record(
+        self,
+        kind: EventType,
+        principal: Principal,
+        tool: str,
+        *,
+        evidence: list[str] | None = None,
+        result: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        ids: dict[str, str] | None = None,
+    ) -> None:
+        if self._audit is None:
+            return
+        given = ids or {}
+        bound = correlation()
+        self._audit.append(
+            AuditEvent(
+                type=kind,
+                actor=principal.actor,
+                on_behalf_of=principal.on_behalf_of,
+                tool=tool,
+                thread_id=bound.get("thread_id"),
+                proposal_id=given.get("proposal_id") or bound.get("proposal_id"),
+                idempotency_key=given.get("idempotency_key") or bound.get("idempotency_key"),
+                fingerprint=given.get("fingerprint"),
+                evidence=evidence or [],
+                result=result,
+                details=details or {},
+            )
+        )
+
     def _authorize(
         self,
         principal: Principal,
@@ -286,10 +370,10 @@ class Gateway:
         scope: str,
         tool: str,
         binding: dict[str, str] | None = None,
-    ) -> None:
+    ) -> dict[str, Any]:
         try:
             identity = self.identity(principal.actor)
-            self._tokens.verify(
+            claims = self._tokens.verify(
                 token,
                 audience=audience,
                 actor=principal.actor,
@@ -298,6 +382,7 @@ class Gateway:
             )
             if not identity.allows(scope):
                 raise AccessDenied(f"{identity.id} is not granted {scope} (needed for {tool})")
+            return claims
         except TokenRefused as refused:
             self._recorder.record(
                 "token_refused", principal.actor, principal.on_behalf_of, tool, str(refused)

@@ -1,30 +1,29 @@
-"""Where the gateway records what it refused: missing or bad tokens, ungranted tools, rate limits.
+"""What the gateway records when it refuses a call: missing or bad tokens, ungranted tools,
+unknown tools, rate limits.
 
-Refusals are security events, kept apart from the structured log so they can be queried (and,
-with the audit-trail issue, chained). Each record says who asked, for whom, for which tool, and why.
+Each refusal is one record in the audit trail (``tools.audit``), so it is hash-chained with
+everything else; ``recent`` reads them back for people and tests. ``InMemorySecurityLog`` serves
+unit tests of the gateway.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, insert, select
 
-metadata = MetaData()
+from tools.audit import AuditEvent, AuditTrail, EventType
+from tools.observability import correlation
 
-security_events = Table(
-    "security_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("kind", String(32), nullable=False, index=True),
-    Column("actor", String(64), nullable=False),
-    Column("on_behalf_of", String(64), nullable=False),
-    Column("tool", String(64), nullable=False),
-    Column("reason", Text, nullable=False),
-)
+# Refusal kinds that are not audit event types of their own are recorded under access_denied.
+_TYPE_OF_KIND: dict[str, EventType] = {
+    "token_refused": "token_refused",
+    "access_denied": "access_denied",
+    "rate_limited": "rate_limited",
+    "unknown_tool": "access_denied",
+}
+REFUSAL_TYPES: tuple[EventType, ...] = ("token_refused", "access_denied", "rate_limited")
 
 
 class SecurityEvent(BaseModel):
@@ -38,6 +37,12 @@ class SecurityEvent(BaseModel):
 
 class SecurityRecorder(Protocol):
     def record(self, kind: str, actor: str, on_behalf_of: str, tool: str, reason: str) -> None: ...
+
+
+class AuditSink(Protocol):
+    """Anything that takes audit events (the trail itself, or a test double)."""
+
+    def append(self, event: AuditEvent) -> Any: ...
 
 
 class InMemorySecurityLog:
@@ -57,29 +62,39 @@ class InMemorySecurityLog:
         )
 
 
-class SqlSecurityLog:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+class AuditSecurityLog:
+    """Refusals as audit records."""
 
-    def create_schema(self) -> None:
-        metadata.create_all(self._engine)
+    def __init__(self, trail: AuditTrail) -> None:
+        self._trail = trail
 
     def record(self, kind: str, actor: str, on_behalf_of: str, tool: str, reason: str) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(security_events).values(
-                    at=datetime.now(UTC),
-                    kind=kind,
-                    actor=actor,
-                    on_behalf_of=on_behalf_of,
-                    tool=tool,
-                    reason=reason,
-                )
+        ids = correlation()
+        self._trail.append(
+            AuditEvent(
+                type=_TYPE_OF_KIND.get(kind, "access_denied"),
+                actor=actor,
+                on_behalf_of=on_behalf_of,
+                tool=tool,
+                thread_id=ids.get("thread_id"),
+                proposal_id=ids.get("proposal_id"),
+                idempotency_key=ids.get("idempotency_key"),
+                details={"kind": kind, "reason": reason},
             )
+        )
 
     def recent(self, limit: int = 100, kind: str | None = None) -> list[SecurityEvent]:
-        query = select(security_events).order_by(security_events.c.id.desc()).limit(limit)
-        if kind is not None:
-            query = query.where(security_events.c.kind == kind)
-        with self._engine.connect() as conn:
-            return [SecurityEvent.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+        """The latest refusals, newest first."""
+        found = [
+            SecurityEvent(
+                at=record.ts,
+                kind=str(record.details.get("kind", record.type)),
+                actor=record.actor,
+                on_behalf_of=record.on_behalf_of or "",
+                tool=record.tool or "",
+                reason=str(record.details.get("reason", "")),
+            )
+            for record in self._trail.records(types=list(REFUSAL_TYPES))
+        ]
+        found.reverse()
+        return [event for event in found if kind is None or event.kind == kind][:limit]

@@ -53,7 +53,7 @@ PO_ARGS = {
     "memo": "restock hex bolts",
 }
 CREDIT_ARGS = {"customer_code": "C00001", "new_limit": 60000, "reason": "orders are growing"}
-APP_TABLES = ("proposals", "decisions", "security_events", "token_uses", "threads")
+APP_TABLES = ("proposals", "decisions", "audit_records", "token_uses", "threads", "policy_changes")
 HAS_PSYCOPG = importlib.util.find_spec("psycopg") is not None
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -438,7 +438,7 @@ def test_the_loops_ran_and_the_configured_secrets_are_the_ones_in_use(evidence: 
     # The app database behind the password-carrying URL is the one that holds the proposals.
     assert len(evidence.app_rows["proposals"]) == 3
     assert set(APP_TABLES) <= set(evidence.app_rows)
-    assert all(evidence.app_rows[name] for name in ("decisions", "token_uses", "threads", "security_events"))
+    assert all(evidence.app_rows[name] for name in ("decisions", "token_uses", "threads", "audit_records"))
     assert not (settings.data_dir / "countersign.db").exists()
     assert len(evidence.erp_rows["ZCS010"]) == 2  # two commits in the ERP's own ledger
     assert evidence.checkpoints_decoded and evidence.log_lines

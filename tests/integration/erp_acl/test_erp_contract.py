@@ -378,7 +378,9 @@ def test_receipt_for_answers_from_the_ledger(erp: Erp) -> None:
 def test_the_ledger_lists_every_landed_receipt_oldest_first(erp: Erp) -> None:
     before = list(erp.ledger())
     first = erp.apply(ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.45")), "ledger-1", "fp-1")
-    second = erp.apply(ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("61000")), "ledger-2", "fp-2")
+    second = erp.apply(
+        ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("61000")), "ledger-2", "fp-2"
+    )
     erp.apply(ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.45")), "ledger-1", "fp-1")  # replay
     listed = list(erp.ledger())[len(before) :]
     assert [r.idempotency_key for r in listed] == ["ledger-1", "ledger-2"]
