@@ -35,10 +35,10 @@ from langgraph.types import interrupt
 from agent.approvals import Evidence, Proposal, ProposalStore
 from agent.policy import Policy
 from agent.prompts import system_prompt
+from agent.records import decision_event, proposal_event
 from agent.users import Directory
 from erp_acl.commands import parse_command
 from erp_acl.errors import ErpError, ErpUnavailable
-from tools.audit import AuditEvent
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
@@ -208,15 +208,11 @@ def build_graph(
             gate=gate.as_json(),
         )
         deps.audit.append(
-            AuditEvent(
-                type="proposal",
+            proposal_event(
+                "proposal",
+                proposal,
                 actor=who.actor,
-                on_behalf_of=who.on_behalf_of,
                 tool=chosen["name"],
-                proposal_id=proposal.id,
-                thread_id=thread_id,
-                idempotency_key=proposal.idempotency_key,
-                fingerprint=proposal.fingerprint,
                 evidence=[e.digest for e in proposal.evidence],
                 gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
                 details={
@@ -244,24 +240,7 @@ def build_graph(
                 satisfied=lambda *_: True,
                 reason=f"automatic under rule {gate.rule} of policy {gate.policy_version}",
             )
-            deps.audit.append(
-                AuditEvent(
-                    type="decision",
-                    actor=AUTO_APPROVER,
-                    on_behalf_of=who.on_behalf_of,
-                    tool=proposal.action,
-                    proposal_id=proposal.id,
-                    thread_id=thread_id,
-                    idempotency_key=proposal.idempotency_key,
-                    fingerprint=proposal.fingerprint,
-                    gate={
-                        "policy_version": gate.policy_version,
-                        "rule": gate.rule,
-                        "approvers": [AUTO_APPROVER],
-                    },
-                    details={"decision": "approve", "status_after": decided.status},
-                )
-            )
+            deps.audit.append(decision_event(decided, AUTO_APPROVER, "approve", decided.approvals[-1].reason))
         decision = (
             ApprovalDecision(proposal_id=proposal.id, decision="approve", actor=AUTO_APPROVER, reason=None)
             if gate.mode == "auto"

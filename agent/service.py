@@ -47,6 +47,7 @@ from agent.policy import (
     suggest,
 )
 from agent.policy_changes import CHECKER_ROLE, PolicyChange, PolicyChangeNotFound, PolicyChangeStore
+from agent.records import decision_event, proposal_event
 from agent.settings import Settings, load_settings
 from agent.users import Directory, Role, UnknownUser, User, load_directory
 from erp_acl.commands import parse_command
@@ -391,14 +392,11 @@ class AgentService:
             check(proposal)  # early, for a clear answer; repeated inside the store's transaction
         except Refused as refused:
             self.audit.append(
-                AuditEvent(
-                    type="access_denied",
+                proposal_event(
+                    "access_denied",
+                    proposal,
                     actor=person.id,
-                    on_behalf_of=proposal.on_behalf_of,
                     tool=f"decide:{decision}",
-                    proposal_id=proposal.id,
-                    thread_id=proposal.thread_id,
-                    idempotency_key=proposal.idempotency_key,
                     details={"kind": "decision_refused", "reason": str(refused)},
                 )
             )
@@ -462,32 +460,7 @@ class AgentService:
     def _record_decision(
         self, proposal: Proposal, actor: str, kind: str, reason: str | None, edits: dict[str, Any] | None
     ) -> None:
-        gate = proposal.gate
-        self.audit.append(
-            AuditEvent(
-                type="expiry" if kind == "expire" else "decision",
-                actor=actor,
-                on_behalf_of=proposal.on_behalf_of,
-                tool=proposal.action,
-                proposal_id=proposal.id,
-                thread_id=proposal.thread_id,
-                idempotency_key=proposal.idempotency_key,
-                fingerprint=proposal.fingerprint,
-                gate={
-                    "policy_version": gate.get("policy_version"),
-                    "rule": gate.get("rule"),
-                    "approvals_required": gate.get("approvals_required"),
-                    "approvers": [d.actor for d in proposal.current_approvals()],
-                },
-                details={
-                    "decision": kind,
-                    "reason": reason,
-                    "edits": edits,
-                    "revision": proposal.revision,
-                    "status_after": proposal.status,
-                },
-            )
-        )
+        self.audit.append(decision_event(proposal, actor, kind, reason, edits))
 
     def _check_decider(self, proposal: Proposal, person: User, decision: DecisionKind) -> None:
         gate = Gate.from_json(proposal.gate)
@@ -605,20 +578,16 @@ class AgentService:
         missing = self.unaudited_commits()
         for receipt in missing:
             proposal = self.store.find_by_key(receipt.idempotency_key)
-            self.audit.append(
-                AuditEvent(
-                    type="commit",
-                    actor=self.agent.id,
-                    on_behalf_of=proposal.on_behalf_of if proposal else None,
-                    tool=f"commit:{receipt.action}",
-                    proposal_id=proposal.id if proposal else None,
-                    thread_id=proposal.thread_id if proposal else None,
-                    idempotency_key=receipt.idempotency_key,
-                    fingerprint=receipt.fingerprint,
-                    result=receipt_reference(receipt),
-                    details={"recovered_from": "erp ledger"},
-                )
-            )
+            fields: dict[str, Any] = {
+                "tool": f"commit:{receipt.action}",
+                "result": receipt_reference(receipt),
+                "details": {"recovered_from": "erp ledger"},
+            }
+            if proposal is not None:
+                self.audit.append(proposal_event("commit", proposal, actor=self.agent.id, **fields))
+            else:
+                key = {"idempotency_key": receipt.idempotency_key, "fingerprint": receipt.fingerprint}
+                self.audit.append(AuditEvent(type="commit", actor=self.agent.id, **key, **fields))
         return [r.idempotency_key for r in missing]
 
     def unaudited_commits(self) -> list[Receipt]:
