@@ -274,9 +274,10 @@ class AgentService:
         waiting = self._waiting_proposal(thread_id)
         if waiting is not None:
             proposal = self.store.get(waiting)
+            needs = Gate.from_json(proposal.gate).requirement()
             return (
                 f"I have filed proposal {proposal.id} for approval: {proposal.summary}. "
-                "Nothing is written to the ERP until someone other than you approves it."
+                f"It needs {needs}; nothing is written to the ERP until then, and you cannot approve it yourself."
             )
         messages = self.messages(thread_id)
         last = messages[-1] if messages else None
