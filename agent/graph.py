@@ -183,7 +183,7 @@ def build_graph(
             token = deps.gateway.mint(who, chosen["name"])
             prepared = deps.gateway.prepare(chosen["name"], chosen["args"], who, token, deps.today())
         except (ToolError, ErpError, TokenRefused) as exc:
-            replies.append(_error(chosen_id, chosen["name"], f"cannot propose: {exc}"))
+            replies.append(_error(chosen_id, chosen["name"], f"cannot propose: {exc}", exc))
             return {"messages": replies, "pending": None}
         gate = deps.policy().gate_for(
             prepared.action,
@@ -369,9 +369,13 @@ def _committed(proposal_id: str, receipt: dict[str, Any], tool_call_id: str) -> 
     return ToolMessage(content, tool_call_id=tool_call_id)
 
 
-def _error(tool_call_id: str, name: str, text: str) -> ToolMessage:
+def _error(tool_call_id: str, name: str, text: str, cause: Exception | None = None) -> ToolMessage:
     # A refused side effect goes back as a tool *error*: a plain reply would read as success.
-    return ToolMessage(render_error(text), tool_call_id=tool_call_id, name=name or None, status="error")
+    # The artifact (never sent to a model) keeps what refused it, for callers outside the chat.
+    artifact = {"error_type": type(cause).__name__, "message": str(cause)} if cause is not None else None
+    return ToolMessage(
+        render_error(text), tool_call_id=tool_call_id, name=name or None, status="error", artifact=artifact
+    )
 
 
 def _thread_id_of_state(state: AgentState) -> str:

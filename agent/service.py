@@ -719,10 +719,16 @@ class AgentService:
         self.graph.invoke(None, config, durability="sync")
         filed = self.store.list(thread_id=conversation.thread_id)
         if not filed:
-            messages = self.messages(conversation.thread_id)
-            refusal = next((_text(m) for m in messages if getattr(m, "status", "") == "error"), "refused")
-            reason = refusal.removeprefix("Error: ").removeprefix("cannot propose: ")
-            raise (AccessDenied(reason) if "not granted" in reason else Refused(reason))
+            refusal = next(
+                (
+                    m.artifact
+                    for m in self.messages(conversation.thread_id)
+                    if isinstance(m, ToolMessage) and m.artifact
+                ),
+                {"error_type": "Refused", "message": "refused"},
+            )
+            denied = refusal["error_type"] == AccessDenied.__name__
+            raise (AccessDenied if denied else Refused)(refusal["message"])
         return filed[0]
 
     def close(self) -> None:
