@@ -8,6 +8,7 @@ scan of checkpoints.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,7 +37,6 @@ from sqlalchemy import (
 from erp_acl.domain import Receipt
 
 ProposalStatus = Literal["pending", "approved", "rejected", "expired", "committing", "committed", "failed"]
-TERMINAL: frozenset[str] = frozenset({"rejected", "expired", "committed", "failed"})
 # edit: changes the payload within the policy's tolerance and approves it; revise: changes it
 # beyond the tolerance, so the new payload needs the gate's approvals afresh (not counted).
 DecisionKind = Literal["approve", "reject", "edit", "revise", "expire"]
@@ -246,7 +246,7 @@ class ProposalStore:
             query = query.where(proposals.c.thread_id == thread_id)
         with self._engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
-            return [self._load(conn, row) for row in rows]
+            return self._load_many(conn, rows)
 
     def decide(
         self,
@@ -342,31 +342,44 @@ class ProposalStore:
         with self._engine.begin() as conn:
             return bool(conn.execute(query.values(**values)).rowcount == 1)
 
+    @classmethod
+    def _load(cls, conn: Any, row: dict[str, Any]) -> Proposal:
+        return cls._load_many(conn, [row])[0]
+
     @staticmethod
-    def _load(conn: Any, row: dict[str, Any]) -> Proposal:
-        decided = conn.execute(
-            select(decisions).where(decisions.c.proposal_id == row["id"]).order_by(decisions.c.id)
-        ).mappings()
-        row["approvals"] = [
-            Decision(
-                actor=d["actor"],
-                decision=d["decision"],
-                reason=d["reason"],
-                edits=d["edits"],
-                revision=d["revision"],
-                policy_version=d["policy_version"],
-                rule=d["rule"],
-                at=_aware(d["created_at"]),
-            )
-            for d in decided
-        ]
-        row["created_at"] = _aware(row["created_at"])
-        row["updated_at"] = _aware(row["updated_at"])
-        for key in ("payload", "evidence", "receipt", "gate"):
-            if isinstance(row[key], str):  # some drivers hand JSON back as text
-                row[key] = json.loads(row[key])
-        row.pop("tool_call_id", None)
-        return Proposal.model_validate(row)
+    def _load_many(conn: Any, rows: builtins.list[dict[str, Any]]) -> builtins.list[Proposal]:
+        # One query for the decisions of every row: an inbox of thousands stays two queries.
+        by_proposal: dict[str, builtins.list[Decision]] = {row["id"]: [] for row in rows}
+        if by_proposal:
+            decided = conn.execute(
+                select(decisions)
+                .where(decisions.c.proposal_id.in_(list(by_proposal)))
+                .order_by(decisions.c.id)
+            ).mappings()
+            for d in decided:
+                by_proposal[d["proposal_id"]].append(
+                    Decision(
+                        actor=d["actor"],
+                        decision=d["decision"],
+                        reason=d["reason"],
+                        edits=d["edits"],
+                        revision=d["revision"],
+                        policy_version=d["policy_version"],
+                        rule=d["rule"],
+                        at=_aware(d["created_at"]),
+                    )
+                )
+        loaded = []
+        for row in rows:
+            row["approvals"] = by_proposal[row["id"]]
+            row["created_at"] = _aware(row["created_at"])
+            row["updated_at"] = _aware(row["updated_at"])
+            for key in ("payload", "evidence", "receipt", "gate"):
+                if isinstance(row[key], str):  # some drivers hand JSON back as text
+                    row[key] = json.loads(row[key])
+            row.pop("tool_call_id", None)
+            loaded.append(Proposal.model_validate(row))
+        return loaded
 
 
 def _aware(value: datetime) -> datetime:

@@ -16,7 +16,6 @@ the ERP's ledger, not LangGraph, is the authority on whether the write happened.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
 from tools.observability import correlated, traced_node
-from tools.rendering import render_error, render_result
+from tools.rendering import content_digest, render_error, render_result
 from tools.security_log import AuditSink
 from tools.tokens import TokenRefused, write_binding
 
@@ -123,8 +122,7 @@ def evidence_of(messages: list[AnyMessage]) -> list[Evidence]:
         if isinstance(message, ToolMessage) and message.status != "error" and message.tool_call_id in calls:
             name, args = calls[message.tool_call_id]
             if name in READ_NAMES:
-                digest = hashlib.sha256(str(message.content).encode()).hexdigest()
-                found.append(Evidence(tool=name, args=args, digest=digest))
+                found.append(Evidence(tool=name, args=args, digest=content_digest(str(message.content))))
     return found
 
 

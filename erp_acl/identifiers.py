@@ -21,16 +21,6 @@ SUPPLIER_PREFIX = "F"
 # Segment widths of the chart of accounts: "1.1.01.001" is levels 1, 1, 2 and 3 digits long.
 ACCOUNT_MASK: tuple[int, ...] = (1, 1, 2, 3)
 
-RECORD_KINDS: tuple[str, ...] = (
-    "customer",
-    "supplier",
-    "product",
-    "sales_order",
-    "purchase_order",
-    "budget",
-    "account",
-)
-
 _PARTY = re.compile(r"([A-Z]?)0*(\d{1,5})")
 _KIND_LABEL = {
     "customer": "customer",

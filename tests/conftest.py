@@ -27,11 +27,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def seeded_erp_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from agent.db import make_engine
+    from erp_acl.legacy.adapter import legacy_engine
     from erp_acl.legacy.seed import seed_legacy_erp
 
     path = tmp_path_factory.mktemp("erp-template") / "legacy_erp.db"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = legacy_engine(path)
     seed_legacy_erp(engine, scale=1)
     engine.dispose()
     return path

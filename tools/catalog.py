@@ -213,7 +213,6 @@ PROPOSE_TOOLS: tuple[ProposeTool, ...] = (
 
 ALL_TOOLS: tuple[Tool, ...] = (*READ_TOOLS, *PROPOSE_TOOLS)
 TOOLS_BY_NAME: dict[str, Tool] = {tool.name: tool for tool in ALL_TOOLS}
-PROPOSE_TOOL_BY_ACTION: dict[str, ProposeTool] = {tool.action: tool for tool in PROPOSE_TOOLS}
 
 
 def get_tool(name: str) -> Tool:

@@ -34,7 +34,7 @@ from tools.catalog import ALL_TOOLS, ProposeTool, ReadTool, Tool, ToolKind, get_
 from tools.identity import TOOL_SCOPES, WRITE_SCOPE_BY_ACTION, AgentIdentity
 from tools.observability import correlation, get_logger, span
 from tools.ratelimit import RateLimited, TokenBucket
-from tools.rendering import render_result
+from tools.rendering import content_digest, render_result
 from tools.security_log import AuditSink, SecurityRecorder
 from tools.tokens import TokenIssuer, TokenRefused, write_binding
 
@@ -92,7 +92,7 @@ class ToolSpec:
 
 def result_digest(value: Any) -> str:
     """SHA-256 of a read's result exactly as a model is shown it (``render_result``)."""
-    return hashlib.sha256(render_result(value).encode()).hexdigest()
+    return content_digest(render_result(value))
 
 
 def receipt_reference(receipt: Receipt) -> dict[str, Any]:

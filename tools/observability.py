@@ -71,10 +71,6 @@ class TracedErp:
 
         return traced
 
-    @property
-    def wrapped(self) -> Erp:
-        return self._erp
-
 
 def traced_erp(erp: Erp) -> Erp:
     return cast(Erp, TracedErp(erp))

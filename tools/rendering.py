@@ -7,6 +7,7 @@ such text is data and never an instruction. Errors are plain text starting with 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -66,6 +67,11 @@ def render_result(value: Any) -> str:
     if marked[0]:
         envelope["notice"] = UNTRUSTED_NOTICE
     return json.dumps(envelope, ensure_ascii=False)
+
+
+def content_digest(content: str) -> str:
+    """SHA-256 of a tool message's content: how evidence and audit records name what a model saw."""
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def render_error(message: str) -> str:

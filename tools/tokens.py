@@ -25,7 +25,6 @@ RefusalReason = Literal[
 
 ALGORITHM = "HS256"
 MIN_KEY_BYTES = 32  # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
-WRITE_BINDING_KEYS: tuple[str, ...] = ("proposal_id", "idempotency_key", "fingerprint")
 _REQUIRED_CLAIMS = ["iss", "sub", "act", "aud", "iat", "nbf", "exp", "jti"]
 
 

@@ -76,7 +76,6 @@ class JournalFrame(FrameModel):
     lines: list[JournalLineFrame] = Field(default_factory=list)
     description: str = ""
     entry_date: date | None = None
-    amount_hint: Decimal | None = None
 
 
 class CreditLimitFrame(FrameModel):

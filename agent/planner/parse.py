@@ -527,7 +527,7 @@ def _journal_entry(s: Scratch, today: date | None) -> Frame | None:
         rest = [n for n in find_numbers(_mask_account_codes(s.raw), money=True) if not n.percent]
         hint = rest[0].value if rest else None
     lines = _balance_amounts(lines, hint)
-    return JournalFrame(lines=lines, description=description, entry_date=entry_date, amount_hint=hint)
+    return JournalFrame(lines=lines, description=description, entry_date=entry_date)
 
 
 def _mask_account_codes(text: str) -> str:

@@ -248,7 +248,6 @@ ZCS = Table(
 )
 
 DATA_TABLES: tuple[Table, ...] = (SA1, SA2, SB1, SB2, SC5, SC6, SC7, CTT, ZB1, CT1, CT2)
-ALL_TABLES: tuple[Table, ...] = (*DATA_TABLES, ZSQ, ZCS)
 
 
 def alias(table: Table) -> str:
