@@ -125,8 +125,25 @@ class ChangePrice(CommandBase):
         return f"Change list price of product {self.product_code} to {self.new_price:,.2f}"
 
 
+class CancelPurchaseOrder(CommandBase):
+    action: Literal["cancel_purchase_order"] = "cancel_purchase_order"
+    order_number: str
+    reason: str
+
+    def relied_on(self) -> list[str]:
+        return [record_ref("purchase_order", self.order_number)]
+
+    def summary(self) -> str:
+        return f"Cancel purchase order {self.order_number}: {self.reason}"
+
+
 Command = Annotated[
-    CreatePurchaseOrder | PostJournalEntry | ChangeCreditLimit | CancelSalesOrder | ChangePrice,
+    CreatePurchaseOrder
+    | PostJournalEntry
+    | ChangeCreditLimit
+    | CancelSalesOrder
+    | ChangePrice
+    | CancelPurchaseOrder,
     Field(discriminator="action"),
 ]
 # mypy reads the Annotated union as a value, not a type (only in some runs: hence unused-ignore);
@@ -138,6 +155,7 @@ ACTIONS: tuple[str, ...] = (
     "change_credit_limit",
     "cancel_sales_order",
     "change_price",
+    "cancel_purchase_order",
 )
 
 # Largest relative list-price change a single ChangePrice may make (a "bounded change").

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -27,6 +28,7 @@ from erp_acl.domain import (
     Money,
     OrderLine,
     Product,
+    PurchaseOrder,
     Receipt,
     SalesOrder,
     StockLevel,
@@ -95,6 +97,50 @@ def stock_report(product: Product, levels: list[StockLevel]) -> StockReport:
         total_available=total,
         below_reorder_point=total < product.reorder_point,
     )
+
+
+WAREHOUSE_CODES: dict[str, Warehouse] = {"01": Warehouse.MAIN, "02": Warehouse.SECONDARY}
+"""The warehouse codes the ERP's own users type (01 main, 02 secondary)."""
+
+
+def warehouse_of(value: str | Warehouse) -> Warehouse:
+    """A warehouse from its code (``01``, ``02``) or its name (``main``, ``secondary``)."""
+    if isinstance(value, Warehouse):
+        return value
+    cleaned = value.strip().lower()
+    if cleaned in WAREHOUSE_CODES:
+        return WAREHOUSE_CODES[cleaned]
+    try:
+        return Warehouse(cleaned)
+    except ValueError:
+        raise ValidationFailed(
+            [f"warehouse {value!r} does not exist; use 01 (main) or 02 (secondary)"]
+        ) from None
+
+
+def issue_quantity(value: Decimal | int | str) -> Decimal:
+    """The quantity of a goods issue: a positive number."""
+    try:
+        issued = quantity(value)
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed([f"the quantity issued must be a number, not {value!r}"]) from None
+    if issued <= 0:
+        raise ValidationFailed([f"the quantity issued must be positive, not {issued}"])
+    return issued
+
+
+def check_stock_issue(product_code: str, warehouse: Warehouse, on_hand: Decimal, issued: Decimal) -> None:
+    """A goods issue takes no more than the warehouse holds (stock never goes negative)."""
+    if issued > on_hand:
+        raise ValidationFailed(
+            [f"only {quantity(on_hand)} of {product_code} on hand in the {warehouse.value} warehouse"]
+        )
+
+
+def released(committed: Decimal, amount: Decimal) -> Decimal:
+    """What stays committed after releasing ``amount``; never below zero (an order may have been
+    committed before its budget row was loaded, and a budget cannot owe a negative commitment)."""
+    return max(committed - amount, Decimal("0"))
 
 
 def budget(
@@ -208,6 +254,13 @@ def cancellation_summary(order: SalesOrder, command: CancelSalesOrder) -> str:
     )
 
 
+def purchase_cancellation_summary(order: PurchaseOrder, command: CancelPurchaseOrder) -> str:
+    return (
+        f"Purchase order {order.number} to supplier {order.supplier_code} ({order.total}) cancelled, "
+        f"releasing its commitment on cost center {order.cost_center}: {command.reason.strip()}"
+    )
+
+
 def price_summary(product: Product, command: ChangePrice) -> str:
     return (
         f"List price of {product.code} {product.description} changed from {product.list_price} "
@@ -220,7 +273,7 @@ def amount_of(command: Command, reader: ErpReader, today: date) -> Money:
 
     A purchase order: its total at the prices it will be stored with. A journal entry: its
     debits. A credit limit: the new limit (the exposure granted). A cancellation: the order's
-    total. A price change: the new list price.
+    total. A price change: the new list price. A purchase-order cancellation: the order's total.
     """
     if isinstance(command, CreatePurchaseOrder):
         return plan_purchase_order(command, reader, today).total
@@ -230,4 +283,6 @@ def amount_of(command: Command, reader: ErpReader, today: date) -> Money:
         return money(command.new_limit)
     if isinstance(command, CancelSalesOrder):
         return reader.get_sales_order(command.order_number).total
+    if isinstance(command, CancelPurchaseOrder):
+        return reader.get_purchase_order(command.order_number).total
     return money(command.new_price)

@@ -169,6 +169,28 @@ class PurchaseOrder(DomainModel):
     version: str = ""
 
 
+class SupplierInvoiceLine(DomainModel):
+    line_no: int
+    product_code: str
+    quantity: Decimal
+    unit_price: Money
+    total: Money
+
+
+class SupplierInvoice(DomainModel):
+    """A supplier's invoice (nota fiscal de entrada) as keyed into the ERP, billing one purchase order."""
+
+    number: str
+    series: str = Field(default="", description="the invoice's series, part of its fiscal identity")
+    supplier_code: str
+    purchase_order_number: str
+    issued_on: date
+    lines: list[SupplierInvoiceLine]
+    total: Money = Field(description="gross total the supplier billed")
+    memo: UntrustedText = ""
+    version: str = ""
+
+
 class Budget(DomainModel):
     cost_center: str
     description: UntrustedText
@@ -229,3 +251,57 @@ class Receipt(DomainModel):
     fingerprint: str
     committed_at: datetime
     replayed: bool = Field(default=False, description="true when returned from the ledger, not a new write")
+
+
+class LandedLine(DomainModel):
+    """One line of a landed document, in one shape for both document types.
+
+    Purchase order line: ``code`` = product, ``quantity``, ``unit_price``.
+    Journal line: ``code`` = account (dotted), ``quantity`` = debit, ``unit_price`` = credit.
+    """
+
+    code: str
+    quantity: Decimal
+    unit_price: Decimal
+
+    @property
+    def debit(self) -> Decimal:
+        """A journal line's debit (its ``quantity``)."""
+        return self.quantity
+
+    @property
+    def credit(self) -> Decimal:
+        """A journal line's credit (its ``unit_price``)."""
+        return self.unit_price
+
+
+class LandedDocument(DomainModel):
+    """A document Countersign wrote, as the ERP holds it now: what reconciliation compares with the ledger.
+
+    ``reference`` is the idempotency key the document carries in its reference field;
+    ``document_type`` uses the receipts' values (``purchase_order``, ``journal_entry``).
+    """
+
+    reference: str
+    document_type: str
+    document_id: str
+    status: str = Field(description="open / received / cancelled for orders; posted for journal entries")
+    amount: Decimal = Field(description="order total, or the entry's total debits")
+    lines: tuple[LandedLine, ...]
+    created_on: date
+
+    @property
+    def cancelled(self) -> bool:
+        """A cancelled purchase order still carries its key, but no longer holds anything."""
+        return self.status == "cancelled"
+
+
+class LedgerEntry(DomainModel):
+    """One row of the ERP's idempotency ledger: the command as applied and its receipt."""
+
+    idempotency_key: str
+    fingerprint: str
+    action: str
+    command: dict[str, Any] = Field(description="the command as JSON, exactly as it was applied")
+    receipt: Receipt | None = Field(description="None only if the ledger row was left without one")
+    created_at: datetime

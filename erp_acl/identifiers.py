@@ -14,6 +14,7 @@ from decimal import Decimal
 from erp_acl.errors import NotFound
 
 ORDER_NUMBER_WIDTH = 6
+INVOICE_NUMBER_WIDTH = 9
 PARTY_DIGITS = 5
 CUSTOMER_PREFIX = "C"
 SUPPLIER_PREFIX = "F"
@@ -28,6 +29,7 @@ _KIND_LABEL = {
     "product": "product",
     "sales_order": "sales order",
     "purchase_order": "purchase order",
+    "supplier_invoice": "supplier invoice",
     "cost_center": "cost center",
     "account": "account",
 }
@@ -65,6 +67,14 @@ def order_number(number: str) -> str:
     cleaned = clean(number)
     if cleaned.isdigit() and len(cleaned) <= ORDER_NUMBER_WIDTH:
         return cleaned.zfill(ORDER_NUMBER_WIDTH)
+    return cleaned
+
+
+def invoice_number(number: str) -> str:
+    """Supplier invoice (nota fiscal) numbers are nine digits; ``12345`` means ``000012345``."""
+    cleaned = clean(number)
+    if cleaned.isdigit() and len(cleaned) <= INVOICE_NUMBER_WIDTH:
+        return cleaned.zfill(INVOICE_NUMBER_WIDTH)
     return cleaned
 
 

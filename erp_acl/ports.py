@@ -1,9 +1,9 @@
-"""Ports: what the layers above may ask of any ERP. Adapters implement both protocols."""
+"""Ports: what the layers above may ask of any ERP. Adapters implement all three protocols."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from erp_acl.commands import Command
@@ -12,6 +12,8 @@ from erp_acl.domain import (
     Budget,
     Customer,
     GLAccount,
+    LandedDocument,
+    LedgerEntry,
     Product,
     PurchaseOrder,
     PurchaseOrderStatus,
@@ -20,7 +22,9 @@ from erp_acl.domain import (
     SalesOrderStatus,
     StockReport,
     Supplier,
+    SupplierInvoice,
 )
+from erp_acl.events import BusinessEvent
 
 
 class ErpReader(Protocol):
@@ -41,6 +45,10 @@ class ErpReader(Protocol):
         self, supplier_code: str | None = None, status: PurchaseOrderStatus | None = None, limit: int = 20
     ) -> list[PurchaseOrder]: ...
     def get_purchase_order(self, number: str) -> PurchaseOrder: ...
+    def list_supplier_invoices(
+        self, supplier_code: str | None = None, purchase_order_number: str | None = None, limit: int = 20
+    ) -> list[SupplierInvoice]: ...
+    def get_supplier_invoice(self, number: str) -> SupplierInvoice: ...
     def list_budgets(self, year: int | None = None) -> list[Budget]: ...
     def get_budget(self, cost_center: str, year: int | None = None) -> Budget: ...
     def search_accounts(self, query: str, limit: int = 10) -> list[GLAccount]: ...
@@ -70,6 +78,32 @@ class ErpWriter(Protocol):
         """Every receipt in the ledger, oldest first: the authority on what landed."""
         ...
 
+    def ledger_entries(self) -> Iterator[LedgerEntry]:
+        """Every ledger row (key, fingerprint, action, command, receipt, time), oldest first; streamed."""
+        ...
 
-class Erp(ErpReader, ErpWriter, Protocol):
-    """An adapter offering both sides."""
+    def landed_documents(self) -> Iterator[LandedDocument]:
+        """Every live purchase order and journal entry carrying a reference (an idempotency key),
+        cancelled ones included; streamed, purchase orders first, each type in number order."""
+        ...
+
+
+class ErpEvents(Protocol):
+    """Business events the ERP detects (stock, credit, invoices), kept in the ERP as alerts."""
+
+    def scan_events(self, now: datetime) -> list[BusinessEvent]:
+        """Detect every watched condition, open an alert for each that started, close those that
+        cleared; return only the newly started events (``now`` must be timezone-aware)."""
+        ...
+
+    def unpublished_events(self, limit: int = 100) -> list[BusinessEvent]:
+        """Events not yet marked published, oldest first (cleared ones too: they did happen)."""
+        ...
+
+    def mark_events_published(self, event_ids: Sequence[str]) -> None:
+        """Record that these events were published; again is harmless, an unknown id is ``NotFound``."""
+        ...
+
+
+class Erp(ErpReader, ErpWriter, ErpEvents, Protocol):
+    """An adapter offering every side."""

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from erp_acl.commands import (
     MAX_PRICE_CHANGE,
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -23,7 +24,7 @@ from erp_acl.commands import (
     CreatePurchaseOrder,
     PostJournalEntry,
 )
-from erp_acl.domain import GLAccount, SalesOrderStatus, money
+from erp_acl.domain import GLAccount, PurchaseOrderStatus, SalesOrderStatus, money
 from erp_acl.errors import NotFound, StaleProposal, ValidationFailed
 from erp_acl.identifiers import (
     account_code,
@@ -177,6 +178,28 @@ def _cancellation(cmd: CancelSalesOrder, reader: ErpReader, today: date) -> list
     return problems
 
 
+def _purchase_cancellation(cmd: CancelPurchaseOrder, reader: ErpReader, today: date) -> list[str]:
+    problems: list[str] = []
+    number = order_number(cmd.order_number)
+    order = _lookup(reader.get_purchase_order, number)
+    if order is None:
+        problems.append(f"purchase order {number} does not exist")
+    elif order.status is not PurchaseOrderStatus.OPEN:
+        problems.append(
+            f"purchase order {order.number} is {order.status.value}; only open orders can be cancelled"
+        )
+    else:
+        # Cancelling releases the order's commitment from the budget of the year it was issued in.
+        try:
+            reader.get_budget(order.cost_center, order.issued_on.year)
+        except NotFound as missing:
+            problems.append(str(missing))
+    if not cmd.reason.strip():
+        problems.append("a reason is required to cancel a purchase order")
+    problems += _too_long("the reason", cmd.reason, MAX_REASON)
+    return problems
+
+
 def _price(cmd: ChangePrice, reader: ErpReader, today: date) -> list[str]:
     problems: list[str] = []
     code = product_code(cmd.product_code)
@@ -214,6 +237,8 @@ def problems_of(command: Command, reader: ErpReader, today: date | None = None) 
         return _credit_limit(command, reader, day)
     if isinstance(command, CancelSalesOrder):
         return _cancellation(command, reader, day)
+    if isinstance(command, CancelPurchaseOrder):
+        return _purchase_cancellation(command, reader, day)
     return _price(command, reader, day)
 
 

@@ -2,7 +2,8 @@
 
 ``generate(scale, seed)`` builds a realistic back-office dataset dated as of late 2026: customers
 with credit limits, suppliers, products with prices and stock in two warehouses, sales and purchase
-orders, cost-center budgets, a chart of accounts and balanced journal entries. The bundled legacy ERP
+orders, supplier invoices for some of those orders, cost-center budgets, a chart of accounts and
+balanced journal entries. The bundled legacy ERP
 is filled from it (``erp_acl.legacy.seed``) and ``InMemoryErp`` serves it directly, so both adapters
 hold the same business data.
 
@@ -37,6 +38,8 @@ from erp_acl.domain import (
     SalesOrderStatus,
     StockLevel,
     Supplier,
+    SupplierInvoice,
+    SupplierInvoiceLine,
     Warehouse,
     money,
 )
@@ -82,6 +85,7 @@ class SeedData:
     budgets: list[Budget]
     accounts: list[GLAccount]
     journal_entries: list[JournalEntry]
+    supplier_invoices: list[SupplierInvoice]
 
     def counts(self) -> dict[str, int]:
         """How many records of each kind (what a seeding run reports)."""
@@ -99,6 +103,8 @@ class SeedData:
             "accounts": len(self.accounts),
             "journal_entries": len(self.journal_entries),
             "journal_lines": sum(len(e.lines) for e in self.journal_entries),
+            "supplier_invoices": len(self.supplier_invoices),
+            "supplier_invoice_lines": sum(len(i.lines) for i in self.supplier_invoices),
         }
 
 
@@ -368,6 +374,12 @@ PO_NOTES = (
     "Urgente: manutenção corretiva na linha 2.",
     "Reposição de estoque mínimo.",
     "Please include the quality certificate.",
+)
+
+INVOICE_NOTES = (
+    "Boleto com vencimento em 28 dias.",
+    "Frete CIF incluso.",
+    "Pagamento via PIX com 2% de desconto.",
 )
 
 PRODUCT_NOTES = (
@@ -1124,6 +1136,68 @@ def _purchase_orders(
     return orders
 
 
+INVOICE_PRICE_MARKUP = Decimal("1.08")
+"""The one seeded invoice that bills a line above the agreed price does so by 8%."""
+
+
+def _invoice_line(line: OrderLine, qty: Decimal, unit_price: Decimal) -> SupplierInvoiceLine:
+    q = quantity(qty)
+    return SupplierInvoiceLine(
+        line_no=line.line_no,
+        product_code=line.product_code,
+        quantity=q,
+        unit_price=money(unit_price),
+        total=money(q * unit_price),
+    )
+
+
+def _supplier_invoices(rng: random.Random, orders: list[PurchaseOrder]) -> list[SupplierInvoice]:
+    """Invoices for order 000001, about half the received orders and a few open ones (billed
+    before the goods arrived), each billing exactly what its order says, except two: the most
+    recent received order whose first line costs at least 1.00 (8% of a few cents would round
+    away) is billed 8% above the agreed price on that line, and the most recent other received
+    order is billed 10% more (at least one unit) than ordered on its first line."""
+    received = [o for o in orders if o.status is PurchaseOrderStatus.RECEIVED]
+    price_off = next(o.number for o in reversed(received) if o.lines[0].unit_price.amount >= 1)
+    quantity_off = next(o.number for o in reversed(received) if o.number != price_off)
+    invoices: list[SupplierInvoice] = []
+    serial = 4_500
+    for order in orders:
+        roll = rng.random()
+        forced = order.number in ("000001", price_off, quantity_off)
+        chosen = (
+            forced
+            or (order.status is PurchaseOrderStatus.RECEIVED and roll < 0.5)
+            or (order.status is PurchaseOrderStatus.OPEN and roll < 0.2)
+        )
+        serial += rng.randint(1, 37)
+        delay = timedelta(days=rng.randint(1, 12))
+        note = rng.choice(INVOICE_NOTES) if rng.random() < 0.2 else ""
+        if not chosen:
+            continue
+        lines = []
+        for line in order.lines:
+            qty, price = line.quantity, line.unit_price.amount
+            if line.line_no == 1 and order.number == price_off:
+                price = (price * INVOICE_PRICE_MARKUP).quantize(Decimal("0.01"))
+            if line.line_no == 1 and order.number == quantity_off:
+                qty += max(Decimal(1), (qty / 10).to_integral_value())
+            lines.append(_invoice_line(line, qty, price))
+        invoices.append(
+            SupplierInvoice(
+                number=f"{serial:09d}",
+                series="1",
+                supplier_code=order.supplier_code,
+                purchase_order_number=order.number,
+                issued_on=min(order.issued_on + delay, TODAY - timedelta(days=1)),
+                lines=lines,
+                total=money(sum((ln.total.amount for ln in lines), Decimal("0"))),
+                memo=note,
+            )
+        )
+    return invoices
+
+
 def _budgets(rng: random.Random) -> tuple[list[CostCenter], list[Budget]]:
     centers = [CostCenter(code, description) for code, description, _ in COST_CENTERS]
     budgets: list[Budget] = []
@@ -1374,6 +1448,7 @@ def generate(scale: int = 1, seed: int = DEFAULT_SEED) -> SeedData:
     purchase_orders = _purchase_orders(_rng(seed, "purchase_orders"), 300 * scale, suppliers, products)
     cost_centers, budgets = _budgets(_rng(seed, "budgets"))
     journal = _journal(_rng(seed, "journal"), 600 * scale, customers, suppliers)
+    invoices = _supplier_invoices(_rng(seed, "supplier_invoices"), purchase_orders)
     return SeedData(
         seed=seed,
         scale=scale,
@@ -1388,4 +1463,5 @@ def generate(scale: int = 1, seed: int = DEFAULT_SEED) -> SeedData:
         budgets=budgets,
         accounts=_accounts(),
         journal_entries=journal,
+        supplier_invoices=invoices,
     )

@@ -43,6 +43,8 @@ def _version_of(reader: ErpReader, kind: str, code: str) -> str:
         return reader.get_sales_order(code).version
     if kind == "purchase_order":
         return reader.get_purchase_order(code).version
+    if kind == "supplier_invoice":
+        return reader.get_supplier_invoice(code).version
     if kind == "budget":
         cost_center, year = parse_budget_ref_code(code)
         return reader.get_budget(cost_center, year).version

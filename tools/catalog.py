@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -80,6 +81,10 @@ def _credit_limit(args: s.ProposeCreditLimitChangeArgs, today: date) -> Command:
 
 def _cancellation(args: s.ProposeSalesOrderCancellationArgs, today: date) -> Command:
     return CancelSalesOrder(order_number=args.order_number, reason=args.reason)
+
+
+def _purchase_cancellation(args: s.ProposePurchaseOrderCancellationArgs, today: date) -> Command:
+    return CancelPurchaseOrder(order_number=args.order_number, reason=args.reason)
 
 
 def _price(args: s.ProposePriceChangeArgs, today: date) -> Command:
@@ -154,6 +159,18 @@ READ_TOOLS: tuple[ReadTool, ...] = (
         lambda erp, a: erp.get_purchase_order(a.order_number),
     ),
     ReadTool(
+        "list_supplier_invoices",
+        "Supplier invoices, newest first, optionally for one supplier and/or one purchase order.",
+        s.ListSupplierInvoicesArgs,
+        lambda erp, a: erp.list_supplier_invoices(a.supplier_code, a.purchase_order_number, a.limit),
+    ),
+    ReadTool(
+        "get_supplier_invoice",
+        "One supplier invoice by number, with its lines and the purchase order it bills.",
+        s.SupplierInvoiceNumberArgs,
+        lambda erp, a: erp.get_supplier_invoice(a.invoice_number),
+    ),
+    ReadTool(
         "check_budget",
         "Budget of one cost center for a year (annual, committed, spent, available), or all cost centers when none is given.",
         s.CheckBudgetArgs,
@@ -208,6 +225,13 @@ PROPOSE_TOOLS: tuple[ProposeTool, ...] = (
         s.ProposePriceChangeArgs,
         "change_price",
         _price,
+    ),
+    ProposeTool(
+        "propose_cancel_purchase_order",
+        "Propose cancelling an open purchase order, with a reason; its commitment goes back to the cost center's budget. Files it for human approval.",
+        s.ProposePurchaseOrderCancellationArgs,
+        "cancel_purchase_order",
+        _purchase_cancellation,
     ),
 )
 

@@ -39,6 +39,7 @@ WRITE_SCOPE_BY_ACTION: dict[str, str] = {
     "change_credit_limit": "erp.write.credit_limit",
     "cancel_sales_order": "erp.write.sales_order_cancellation",
     "change_price": "erp.write.price",
+    "cancel_purchase_order": "erp.write.purchase_order_cancellation",
 }
 ACTION_BY_WRITE_SCOPE: dict[str, str] = {scope: action for action, scope in WRITE_SCOPE_BY_ACTION.items()}
 WRITE_SCOPES: tuple[str, ...] = tuple(WRITE_SCOPE_BY_ACTION.values())
@@ -65,6 +66,8 @@ _READ_TOOL_SCOPES: dict[str, str] = {
     "get_sales_order": "erp.read.sales_orders",
     "list_purchase_orders": "erp.read.purchase_orders",
     "get_purchase_order": "erp.read.purchase_orders",
+    "list_supplier_invoices": "erp.read.purchase_orders",
+    "get_supplier_invoice": "erp.read.purchase_orders",
     "check_budget": "erp.read.budgets",
     "search_accounts": "erp.read.accounts",
     "get_account_balance": "erp.read.accounts",
@@ -78,7 +81,7 @@ TOOL_SCOPES: dict[str, str] = {
 # The identity keys the application looks up; anything else in the file is most likely a typo
 # (``[identities.mpc]``) that would otherwise silently leave a principal unconfigured.
 REQUIRED_IDENTITY_KEYS: tuple[str, ...] = ("agent",)
-IDENTITY_KEYS: tuple[str, ...] = ("agent", "mcp")
+IDENTITY_KEYS: tuple[str, ...] = ("agent", "mcp", "reconciler")
 
 DEMO_IDENTITIES_RESOURCE = "config/identities.toml"
 
@@ -218,7 +221,7 @@ def _identity(key: str, entry: object, origin: str) -> AgentIdentity:
 def parse_identities(
     text: str, origin: str, human_ids: frozenset[str] = frozenset()
 ) -> dict[str, AgentIdentity]:
-    """Identities by key (``agent``, optionally ``mcp``) from TOML text; raises IdentityError.
+    """Identities by key (``agent``, optionally ``mcp`` and ``reconciler``) from TOML text; raises IdentityError.
 
     ``origin`` names the file in messages. ``human_ids`` are the people's ids: no identity may
     use one, so nothing the agent does can ever be taken for a person's act.

@@ -69,6 +69,22 @@ class PurchaseOrderNumberArgs(ToolArgs):
     order_number: str = Field(min_length=1, max_length=CODE, description="purchase order number, e.g. 000045")
 
 
+class ListSupplierInvoicesArgs(ToolArgs):
+    supplier_code: str | None = Field(
+        default=None, max_length=CODE, description="only this supplier's invoices"
+    )
+    purchase_order_number: str | None = Field(
+        default=None, max_length=CODE, description="only invoices billing this purchase order"
+    )
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class SupplierInvoiceNumberArgs(ToolArgs):
+    invoice_number: str = Field(
+        min_length=1, max_length=CODE, description="supplier invoice number, e.g. 000004533"
+    )
+
+
 class CheckBudgetArgs(ToolArgs):
     cost_center: str | None = Field(
         default=None, max_length=CODE, description="cost center code; omit to list all"
@@ -130,3 +146,8 @@ class ProposePriceChangeArgs(ToolArgs):
     product_code: str = Field(min_length=1, max_length=CODE)
     new_price: Decimal = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
     reason: str = Field(default="", max_length=NOTE)
+
+
+class ProposePurchaseOrderCancellationArgs(ToolArgs):
+    order_number: str = Field(min_length=1, max_length=CODE, description="purchase order number, e.g. 000045")
+    reason: str = Field(min_length=1, max_length=NOTE)

@@ -1,4 +1,4 @@
-"""``LegacyErp``: the ports (ErpReader + ErpWriter) over the bundled legacy ERP's database.
+"""``LegacyErp``: the ports (ErpReader + ErpWriter + ErpEvents) over the bundled legacy ERP's database.
 
 Writes are exactly-once. ``apply`` runs in ONE database transaction that: reads the idempotency
 ledger (ZCS010) for the key (same fingerprint -> the stored receipt, nothing written; another
@@ -8,10 +8,14 @@ commits. The ledger row is inserted *before* the checks on purpose: on PostgreSQ
 transaction with the same key blocks on the primary key until the first one ends and then fails,
 and the retry finds the committed row. On SQLite every write transaction starts with
 ``BEGIN IMMEDIATE``, so writers (threads or processes) queue for the database lock instead.
+
+Business events are the ERP's own alerts (``alerts``): a scan detects every watched condition
+with set-based queries and opens or closes alerts in one write transaction.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    case,
     create_engine,
     event,
     func,
@@ -38,6 +43,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from erp_acl import documents
 from erp_acl import identifiers as ids
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -51,6 +57,8 @@ from erp_acl.domain import (
     Customer,
     GLAccount,
     JournalEntry,
+    LandedDocument,
+    LedgerEntry,
     Money,
     Product,
     PurchaseOrder,
@@ -60,9 +68,13 @@ from erp_acl.domain import (
     SalesOrderStatus,
     StockReport,
     Supplier,
+    SupplierInvoice,
     money,
 )
 from erp_acl.errors import ErpError, ErpUnavailable
+from erp_acl.events import BusinessEvent, check_limit
+from erp_acl.landing import landed_journal_entry, landed_purchase_order
+from erp_acl.legacy import alerts
 from erp_acl.legacy import translate as tr
 from erp_acl.legacy.schema import (
     CT1,
@@ -75,6 +87,8 @@ from erp_acl.legacy.schema import (
     SC5,
     SC6,
     SC7,
+    SD1,
+    SF1,
     ZB1,
     ZCS,
     ZSQ,
@@ -91,6 +105,7 @@ BEGIN_OPTION = "countersign_sqlite_begin"
 
 BUSY_TIMEOUT_MS = 30_000
 _APPLY_ATTEMPTS = 3
+_STREAM_BATCH = 1_000  # rows fetched at a time when streaming the ledger or landed documents
 
 # Which table and column hold the numbers of each numbered document type.
 _NUMBERED = {"SC7": SC7.c.C7_NUM, "CT2": CT2.c.CT2_DOC, "SC5": SC5.c.C5_NUM}
@@ -358,6 +373,40 @@ class LegacyReader:
             raise ids.not_found("purchase_order", wanted)
         return found[0]
 
+    # -- supplier invoices --
+
+    def _supplier_invoices(self, headers: Sequence[RowMapping]) -> list[SupplierInvoice]:
+        """Invoices with their items, read in one query whatever the number of headers."""
+        numbers = sorted({tr.text(h["F1_DOC"]) for h in headers})
+        items: dict[tuple[str, str, str], list[RowMapping]] = defaultdict(list)
+        if numbers:
+            statement = select(SD1).where(
+                live(SD1), SD1.c.D1_DOC.in_([tr.key(SD1.c.D1_DOC, n) for n in numbers])
+            )
+            for r in self._all(statement):
+                items[tr.invoice_key(r)].append(r)
+        return [stamp(tr.supplier_invoice(h, items[tr.invoice_key(h, "F1")])) for h in headers]
+
+    def list_supplier_invoices(
+        self, supplier_code: str | None = None, purchase_order_number: str | None = None, limit: int = 20
+    ) -> list[SupplierInvoice]:
+        statement = select(SF1).where(live(SF1))
+        if supplier_code is not None:
+            statement = statement.where(tr.matches(SF1.c.F1_FORNECE, ids.supplier_code(supplier_code)))
+        if purchase_order_number is not None:
+            statement = statement.where(tr.matches(SF1.c.F1_XPEDIDO, ids.order_number(purchase_order_number)))
+        statement = statement.order_by(SF1.c.F1_EMISSAO.desc(), SF1.c.F1_DOC.desc()).limit(max(limit, 0))
+        return self._supplier_invoices(self._all(statement))
+
+    def get_supplier_invoice(self, number: str) -> SupplierInvoice:
+        wanted = ids.invoice_number(number)
+        header = self._first(
+            select(SF1).where(live(SF1), tr.matches(SF1.c.F1_DOC, wanted)).order_by(SF1.c.R_E_C_N_O_)
+        )
+        if header is None:
+            raise ids.not_found("supplier_invoice", wanted)
+        return self._supplier_invoices([header])[0]
+
     # -- budgets --
 
     def _cost_centers(self) -> dict[str, str]:
@@ -545,6 +594,16 @@ class LegacyErp:
         with self.reading() as reader:
             return reader.get_purchase_order(number)
 
+    def list_supplier_invoices(
+        self, supplier_code: str | None = None, purchase_order_number: str | None = None, limit: int = 20
+    ) -> list[SupplierInvoice]:
+        with self.reading() as reader:
+            return reader.list_supplier_invoices(supplier_code, purchase_order_number, limit)
+
+    def get_supplier_invoice(self, number: str) -> SupplierInvoice:
+        with self.reading() as reader:
+            return reader.get_supplier_invoice(number)
+
     def list_budgets(self, year: int | None = None) -> list[Budget]:
         with self.reading() as reader:
             return reader.list_budgets(year)
@@ -611,6 +670,95 @@ class LegacyErp:
             )
             for (text,) in rows:
                 yield Receipt.model_validate_json(str(text))
+
+    def ledger_entries(self) -> Iterator[LedgerEntry]:
+        """Every ledger row, oldest first, streamed from one query."""
+        with reachable(self._engine), self._engine.connect() as conn:
+            rows = conn.execution_options(yield_per=_STREAM_BATCH).execute(
+                select(ZCS).order_by(ZCS.c.ZCS_CRIADO, ZCS.c.ZCS_CHAVE)
+            )
+            for r in rows.mappings():
+                yield tr.ledger_entry(r)
+
+    def landed_documents(self) -> Iterator[LandedDocument]:
+        """Every live purchase order, then every live journal entry, that carries a reference:
+        one streamed query per document type, ordered so that a document's rows come together."""
+        with reachable(self._engine), self._engine.connect() as conn:
+            streamed = conn.execution_options(yield_per=_STREAM_BATCH)
+            items = streamed.execute(
+                select(SC7).where(live(SC7), SC7.c.C7_XREF != "").order_by(SC7.c.C7_NUM, SC7.c.C7_ITEM)
+            )
+            for _, order_rows in itertools.groupby(items.mappings(), key=lambda r: r["C7_NUM"]):
+                yield landed_purchase_order(tr.purchase_order(order_rows))
+            postings = streamed.execute(
+                select(CT2).where(live(CT2), CT2.c.CT2_XREF != "").order_by(CT2.c.CT2_DOC, CT2.c.CT2_LINHA)
+            )
+            for _, entry_rows in itertools.groupby(postings.mappings(), key=lambda r: r["CT2_DOC"]):
+                yield landed_journal_entry(tr.journal_entry(entry_rows))
+
+    # -- ErpEvents --
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite), as ``apply`` uses."""
+        with reachable(self._engine), self._engine.connect() as conn:
+            conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    def scan_events(self, now: datetime) -> list[BusinessEvent]:
+        """Detect the watched conditions (one query each) and record which alerts started or
+        cleared, in one transaction; returns the newly started events."""
+        for attempt in range(1, _APPLY_ATTEMPTS + 1):
+            try:
+                with self._writing() as conn:
+                    return alerts.scan(conn, now)
+            except IntegrityError:
+                # A concurrent scan opened the same alert first (PostgreSQL); look again.
+                if attempt == _APPLY_ATTEMPTS:
+                    raise ErpUnavailable(
+                        f"could not record the ERP's alerts after {attempt} attempts"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def unpublished_events(self, limit: int = 100) -> list[BusinessEvent]:
+        check_limit(limit)
+        with reachable(self._engine), self._engine.connect() as conn:
+            return alerts.unpublished(conn, limit)
+
+    def mark_events_published(self, event_ids: Sequence[str]) -> None:
+        with self._writing() as conn:
+            alerts.mark_published(conn, event_ids, documents.now())
+
+    # -- what the ERP's own users do (not Countersign commands) --
+
+    def record_stock_issue(
+        self, product_code: str, quantity: Decimal | int | str, warehouse: str = "01"
+    ) -> StockReport:
+        """What the ERP's own users do (a goods issue): take ``quantity`` out of a warehouse.
+
+        Not a Countersign command and not on the ports (no ledger, no approval): tests and the
+        demo use it to make stock fall below its reorder point. Raises ``ValidationFailed`` for a
+        quantity that is not positive or more than the warehouse holds."""
+        place = documents.warehouse_of(warehouse)
+        issued = documents.issue_quantity(quantity)
+        with self._writing() as conn:
+            reader = LegacyReader(conn, self._today(), lock_rows=True)
+            before = reader.stock_report(product_code)
+            level = next(level for level in before.levels if level.warehouse is place)
+            documents.check_stock_issue(before.product_code, place, level.on_hand, issued)
+            # Duplicate stock rows of one warehouse add up when read; the issue takes from the first.
+            first_row = select(func.min(SB2.c.R_E_C_N_O_)).where(
+                live(SB2),
+                tr.matches(SB2.c.B2_COD, before.product_code),
+                tr.matches(SB2.c.B2_LOCAL, tr.WAREHOUSE_CODE[place]),
+            )
+            conn.execute(
+                update(SB2)
+                .where(SB2.c.R_E_C_N_O_.in_(first_row))
+                .values(B2_QATU=SB2.c.B2_QATU - tr.to_quantity(issued))
+            )
+            return reader.stock_report(before.product_code)
 
     def _apply_in(self, conn: Connection, command: Command, key: str, fingerprint: str) -> Receipt:
         stored = conn.execute(select(ZCS).where(tr.equals(ZCS.c.ZCS_CHAVE, key))).mappings().first()
@@ -684,6 +832,8 @@ class LegacyErp:
             return self._change_credit_limit(conn, reader, command, key, fingerprint)
         if isinstance(command, CancelSalesOrder):
             return self._cancel_sales_order(conn, reader, command, key, fingerprint)
+        if isinstance(command, CancelPurchaseOrder):
+            return self._cancel_purchase_order(conn, reader, command, key, fingerprint)
         return self._change_price(conn, reader, command, key, fingerprint)
 
     def _create_purchase_order(
@@ -786,6 +936,52 @@ class LegacyErp:
             documents.SALES_ORDER,
             order.number,
             documents.cancellation_summary(order, command),
+            key,
+            fingerprint,
+        )
+
+    def _cancel_purchase_order(
+        self, conn: Connection, reader: LegacyReader, command: CancelPurchaseOrder, key: str, fingerprint: str
+    ) -> Receipt:
+        order = reader.get_purchase_order(command.order_number)
+        # Only rows still open are cancelled: an order received meanwhile makes the count differ
+        # and the whole transaction (ledger row included) roll back.
+        cancelled = conn.execute(
+            update(SC7)
+            .where(
+                live(SC7),
+                tr.matches(SC7.c.C7_NUM, order.number),
+                tr.matches(SC7.c.C7_XSTATUS, tr.PURCHASE_STATUS_CODE[PurchaseOrderStatus.OPEN]),
+            )
+            .values(
+                C7_XSTATUS=tr.PURCHASE_STATUS_CODE[PurchaseOrderStatus.CANCELLED],
+                C7_XMOTCAN=command.reason.strip(),
+            )
+        )
+        if cancelled.rowcount != len(order.lines):
+            raise ErpError(
+                f"purchase order {order.number} changed while it was being cancelled; nothing was written"
+            )
+        # One SQL decrement (never below zero, as documents.released says), not a read-modify-write.
+        cents = tr.to_cents(order.total)
+        released = conn.execute(
+            update(ZB1)
+            .where(
+                live(ZB1),
+                tr.matches(ZB1.c.ZB1_CC, order.cost_center),
+                tr.matches(ZB1.c.ZB1_ANO, str(order.issued_on.year)),
+            )
+            .values(ZB1_EMPEN=case((cents < ZB1.c.ZB1_EMPEN, ZB1.c.ZB1_EMPEN - cents), else_=0))
+        )
+        if released.rowcount != 1:
+            raise ErpError(
+                f"the budget of {order.cost_center} for {order.issued_on.year} could not be released"
+            )
+        return documents.receipt(
+            command.action,
+            documents.PURCHASE_ORDER,
+            order.number,
+            documents.purchase_cancellation_summary(order, command),
             key,
             fingerprint,
         )

@@ -7,7 +7,7 @@ table names (``SA1010`` = customers of company 01), columns prefixed with the ta
 quantities as floats, one-letter status codes and fixed-width, blank-padded codes. Fields the
 original package lacked were added by the customer with an ``X`` in the name (``C7_XREF``).
 
-Only this module, ``translate`` and ``seed`` know these names; nothing above ``erp_acl`` does.
+Only the modules of ``erp_acl.legacy`` know these names; nothing above ``erp_acl`` does.
 Memos and text amounts are marked ``info=UNPADDED``: they are stored as typed, while every other
 character column is blank-padded to its width, as a CHAR column would be.
 """
@@ -164,11 +164,47 @@ SC7 = _table(
     Column("C7_CC", String(9), nullable=False),
     Column("C7_XSTATUS", String(1), nullable=False),  # A open, E received (encerrado), C cancelled
     _memo("C7_OBS"),
+    _memo("C7_XMOTCAN"),  # why it was cancelled (as SC5 has)
     # External reference, a field added later as plain VARCHAR (stored as typed).
     Column("C7_XREF", String(100), nullable=False, default="", info=UNPADDED),
     Index("SC7010_NUM", "C7_FILIAL", "C7_NUM", "C7_ITEM"),
     Index("SC7010_FOR", "C7_FILIAL", "C7_FORNECE"),
     Index("SC7010_XREF", "C7_XREF"),
+)
+
+# Supplier invoices (notas fiscais de entrada): a header and its items, keyed by document number,
+# series, supplier and store, as the fiscal books are.
+SF1 = _table(
+    "SF1010",
+    "F1",
+    Column("F1_DOC", String(9), nullable=False),
+    Column("F1_SERIE", String(3), nullable=False),
+    Column("F1_FORNECE", String(6), nullable=False),
+    Column("F1_LOJA", String(2), nullable=False),
+    Column("F1_EMISSAO", String(8), nullable=False),
+    Column("F1_XPEDIDO", String(6), nullable=False, default=""),  # purchase order it bills
+    Column("F1_VALBRUT", BigInteger, nullable=False, default=0),  # gross total, integer cents
+    _memo("F1_XOBS"),
+    Index("SF1010_DOC", "F1_FILIAL", "F1_DOC", "F1_SERIE", "F1_FORNECE", "F1_LOJA"),
+    Index("SF1010_FOR", "F1_FILIAL", "F1_FORNECE", "F1_EMISSAO"),
+    Index("SF1010_PED", "F1_FILIAL", "F1_XPEDIDO"),
+)
+
+SD1 = _table(
+    "SD1010",
+    "D1",
+    Column("D1_DOC", String(9), nullable=False),
+    Column("D1_SERIE", String(3), nullable=False),
+    Column("D1_FORNECE", String(6), nullable=False),
+    Column("D1_LOJA", String(2), nullable=False),
+    Column("D1_ITEM", String(4), nullable=False),
+    Column("D1_COD", String(15), nullable=False),
+    Column("D1_QUANT", Float, nullable=False),
+    _amount("D1_VUNIT", 14),  # unit price, text
+    _amount("D1_TOTAL", 16),  # line total, text
+    Column("D1_PEDIDO", String(6), nullable=False, default=""),  # purchase order of the item
+    Index("SD1010_DOC", "D1_FILIAL", "D1_DOC", "D1_SERIE", "D1_FORNECE", "D1_LOJA", "D1_ITEM"),
+    Index("SD1010_PED", "D1_FILIAL", "D1_PEDIDO", "D1_COD"),
 )
 
 CTT = _table(
@@ -247,7 +283,27 @@ ZCS = Table(
     Column("ZCS_ALTERA", String(32), nullable=False),
 )
 
-DATA_TABLES: tuple[Table, ...] = (SA1, SA2, SB1, SB2, SC5, SC6, SC7, CTT, ZB1, CT1, CT2)
+# The ERP's alerts (business events it detected). One row per time a condition started to hold:
+# open ('A') while it holds, closed ('F', finalizado) when it clears; published when Countersign
+# passed it on. ZEV_OCORR counts the starts of one (kind, subject), which makes ids repeatable.
+ZEV = _table(
+    "ZEV010",
+    "ZEV",
+    Column("ZEV_ID", String(23), nullable=False),
+    Column("ZEV_TIPO", String(3), nullable=False),  # EST stock, CRD credit, NFE invoice
+    Column("ZEV_CHAVE", String(15), nullable=False),  # subject: product, sales order or invoice
+    Column("ZEV_DADOS", Text, nullable=False, info=UNPADDED),  # facts, JSON
+    Column("ZEV_STATUS", String(1), nullable=False),  # A active, F cleared
+    Column("ZEV_OCORR", Integer, nullable=False),
+    Column("ZEV_CRIADO", String(32), nullable=False, info=UNPADDED),  # ISO timestamp, UTC
+    Column("ZEV_ENCERR", String(32), nullable=False, default="", info=UNPADDED),  # cleared at, or blank
+    Column("ZEV_ENVIADO", String(32), nullable=False, default="", info=UNPADDED),  # published at, or blank
+    Index("ZEV010_ID", "ZEV_FILIAL", "ZEV_ID", unique=True),
+    Index("ZEV010_CHAVE", "ZEV_FILIAL", "ZEV_TIPO", "ZEV_CHAVE", "ZEV_OCORR", unique=True),
+    Index("ZEV010_ENVIADO", "ZEV_FILIAL", "ZEV_ENVIADO", "ZEV_CRIADO"),
+)
+
+DATA_TABLES: tuple[Table, ...] = (SA1, SA2, SB1, SB2, SC5, SC6, SC7, SF1, SD1, CTT, ZB1, CT1, CT2)
 
 
 def alias(table: Table) -> str:

@@ -33,6 +33,8 @@ from erp_acl.legacy.schema import (
     SC5,
     SC6,
     SC7,
+    SD1,
+    SF1,
     ZB1,
     ZSQ,
     metadata,
@@ -87,6 +89,8 @@ def _ghosts(data: SeedData) -> dict[Table, list[dict[str, Any]]]:
     purchase = data.purchase_orders[0]
     budget = next(b for b in data.budgets if b.cost_center == "CC300" and b.year == data.today.year)
     header, _ = tr.sales_order_rows(order.model_copy(update={"status": SalesOrderStatus.INVOICED}))
+    invoice = data.supplier_invoices[0]
+    invoice_header, invoice_lines = tr.supplier_invoice_rows(invoice)
     return {
         SA1: [
             _deleted(
@@ -127,6 +131,20 @@ def _ghosts(data: SeedData) -> dict[Table, list[dict[str, Any]]]:
             _deleted(row)
             for row in tr.purchase_order_rows(
                 purchase.model_copy(update={"lines": [purchase.lines[0].model_copy(update={"line_no": 99})]})
+            )
+        ],
+        # A deleted re-keying of the first invoice with a wrong price on a deleted extra item: an
+        # alert scan that forgot D_E_L_E_T_ would flag an invoice that matches its order.
+        SF1: [_deleted({**invoice_header, "F1_VALBRUT": 999_999})],
+        SD1: [
+            _deleted(
+                {
+                    **invoice_lines[0],
+                    "D1_ITEM": "0099",
+                    "D1_QUANT": 99_999.0,
+                    "D1_VUNIT": "9.99",
+                    "D1_TOTAL": "998990.01",
+                }
             )
         ],
         CT1: [
@@ -177,6 +195,7 @@ def _numbering(data: SeedData) -> list[dict[str, Any]]:
 def _batches(data: SeedData) -> list[tuple[str, Table, list[dict[str, Any]]]]:
     ghosts = _ghosts(data)
     order_rows = [tr.sales_order_rows(order) for order in data.sales_orders]
+    invoice_rows = [tr.supplier_invoice_rows(invoice) for invoice in data.supplier_invoices]
 
     def with_ghosts(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         return [*rows, *ghosts.get(table, [])]
@@ -195,6 +214,16 @@ def _batches(data: SeedData) -> list[tuple[str, Table, list[dict[str, Any]]]]:
             "purchase orders",
             SC7,
             with_ghosts(SC7, (r for order in data.purchase_orders for r in tr.purchase_order_rows(order))),
+        ),
+        (
+            "supplier invoices",
+            SF1,
+            with_ghosts(SF1, (header for header, _ in invoice_rows)),
+        ),
+        (
+            "supplier invoice lines",
+            SD1,
+            with_ghosts(SD1, (line for _, lines in invoice_rows for line in lines)),
         ),
         (
             "journal entries",
@@ -240,6 +269,13 @@ def seed_legacy_erp(
                         conn.execute(insert(table), rows[start : start + CHUNK])
                         if progress is not None:
                             progress(label, min(start + CHUNK, total), total)
+        if engine.dialect.name == "postgresql":
+            # Fresh statistics after a bulk load: without them the planner takes every table for
+            # empty and joins the ERP's set-based queries (alerts, reports) row by row.
+            with engine.connect() as conn:
+                for _, table, _ in batches:
+                    conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+                conn.commit()
     deleted = sum(1 for _, _, rows in batches for r in rows if r.get("D_E_L_E_T_") == DELETED)
     return SeedSummary(
         database=describe(engine),

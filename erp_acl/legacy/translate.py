@@ -8,13 +8,14 @@ tax ids without punctuation, and journal rows that may carry a debit and a credi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, String, Table
+from sqlalchemy import Column, ColumnElement, Numeric, String, Table, cast, func
 
 from erp_acl import identifiers as ids
 from erp_acl.domain import (
@@ -24,19 +25,42 @@ from erp_acl.domain import (
     GLAccount,
     JournalEntry,
     JournalLine,
+    LedgerEntry,
     Money,
     OrderLine,
     Product,
     PurchaseOrder,
     PurchaseOrderStatus,
+    Receipt,
     SalesOrder,
     SalesOrderStatus,
     StockLevel,
     Supplier,
+    SupplierInvoice,
+    SupplierInvoiceLine,
     Warehouse,
     money,
 )
-from erp_acl.legacy.schema import BRANCH, CT1, CT2, CTT, LIVE, SA1, SA2, SB1, SB2, SC5, SC6, SC7, ZB1, alias
+from erp_acl.events import BusinessEvent, EventKind, Started
+from erp_acl.legacy.schema import (
+    BRANCH,
+    CT1,
+    CT2,
+    CTT,
+    LIVE,
+    SA1,
+    SA2,
+    SB1,
+    SB2,
+    SC5,
+    SC6,
+    SC7,
+    SD1,
+    SF1,
+    ZB1,
+    ZEV,
+    alias,
+)
 
 Row = Mapping[Any, Any]
 
@@ -71,6 +95,15 @@ ACCOUNT_KINDS: dict[str, AccountKind] = {
     "4": AccountKind.REVENUE,
     "5": AccountKind.EXPENSE,
 }
+
+# Alert types (ZEV_TIPO): three letters, as the ERP's own alert screens show them.
+EVENT_KINDS: dict[str, EventKind] = {
+    "EST": "stock_below_reorder_point",
+    "CRD": "sales_order_over_credit_limit",
+    "NFE": "supplier_invoice_mismatch",
+}
+EVENT_KIND_CODE: dict[str, str] = {kind: code for code, kind in EVENT_KINDS.items()}
+ALERT_ACTIVE, ALERT_CLEARED = "A", "F"
 
 # Journal row types (CT2_DC).
 DEBIT, CREDIT, BOTH = "1", "2", "3"
@@ -142,6 +175,18 @@ def to_amount_text(amount: Money | Decimal) -> str:
 def from_amount_text(value: str | None) -> Money:
     raw = text(value).replace(",", ".")
     return money(raw or "0")
+
+
+def amount_value(column: Column[Any]) -> ColumnElement[float]:
+    """SQL for the number a text amount column holds, read as ``from_amount_text`` reads it
+    ('1,40' is 1.40, blank is 0). Set-based queries compare and add amounts with it."""
+    cleaned = func.coalesce(func.nullif(func.trim(func.replace(column, ",", ".")), ""), "0")
+    return cast(cleaned, Numeric(18, 2, asdecimal=False))
+
+
+def from_sql_amount(value: float | Decimal | None) -> Decimal:
+    """An amount the database computed (a sum, a cast), to cents."""
+    return money(Decimal(repr(value) if isinstance(value, float) else str(value or 0))).amount
 
 
 def to_quantity(value: Decimal) -> float:
@@ -416,6 +461,107 @@ def purchase_order(rows: Iterable[Row]) -> PurchaseOrder:
         total=_total(lines),
         memo=text(head["C7_OBS"]),
         reference=text(head["C7_XREF"]),
+    )
+
+
+def supplier_invoice_rows(invoice: SupplierInvoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The SF1 header and SD1 items of an invoice; every item names the order it bills."""
+    header = row(
+        SF1,
+        F1_DOC=invoice.number,
+        F1_SERIE=invoice.series,
+        F1_FORNECE=invoice.supplier_code,
+        F1_LOJA=STORE,
+        F1_EMISSAO=to_legacy_date(invoice.issued_on),
+        F1_XPEDIDO=invoice.purchase_order_number,
+        F1_VALBRUT=to_cents(invoice.total),
+        F1_XOBS=invoice.memo,
+    )
+    lines = [
+        row(
+            SD1,
+            D1_DOC=invoice.number,
+            D1_SERIE=invoice.series,
+            D1_FORNECE=invoice.supplier_code,
+            D1_LOJA=STORE,
+            D1_ITEM=f"{line.line_no:04d}",
+            D1_COD=line.product_code,
+            D1_QUANT=to_quantity(line.quantity),
+            D1_VUNIT=to_amount_text(line.unit_price),
+            D1_TOTAL=to_amount_text(line.total),
+            D1_PEDIDO=invoice.purchase_order_number,
+        )
+        for line in invoice.lines
+    ]
+    return header, lines
+
+
+def supplier_invoice(header: Row, line_rows: Iterable[Row]) -> SupplierInvoice:
+    lines = [
+        SupplierInvoiceLine(
+            line_no=int(text(r["D1_ITEM"])),
+            product_code=text(r["D1_COD"]),
+            quantity=from_quantity(r["D1_QUANT"]),
+            unit_price=from_amount_text(r["D1_VUNIT"]),
+            total=from_amount_text(r["D1_TOTAL"]),
+        )
+        for r in sorted(line_rows, key=lambda r: text(r["D1_ITEM"]))
+    ]
+    return SupplierInvoice(
+        number=text(header["F1_DOC"]),
+        series=text(header["F1_SERIE"]),
+        supplier_code=text(header["F1_FORNECE"]),
+        purchase_order_number=text(header["F1_XPEDIDO"]),
+        issued_on=from_legacy_date(header["F1_EMISSAO"]),
+        lines=lines,
+        total=from_cents(header["F1_VALBRUT"]),
+        memo=text(header["F1_XOBS"]),
+    )
+
+
+def invoice_key(r: Row, prefix: str = "D1") -> tuple[str, str, str]:
+    """(document, series, supplier) of an SF1 or SD1 row: what ties an invoice's rows together."""
+    return (text(r[f"{prefix}_DOC"]), text(r[f"{prefix}_SERIE"]), text(r[f"{prefix}_FORNECE"]))
+
+
+def event_row(started: Started) -> dict[str, Any]:
+    """The alert row of a newly started event."""
+    event = started.event
+    return row(
+        ZEV,
+        ZEV_ID=event.event_id,
+        ZEV_TIPO=EVENT_KIND_CODE[event.kind],
+        ZEV_CHAVE=event.subject,
+        ZEV_DADOS=json.dumps(event.facts, sort_keys=True, ensure_ascii=False),
+        ZEV_STATUS=ALERT_ACTIVE,
+        ZEV_OCORR=started.occurrence,
+        ZEV_CRIADO=event.detected_at.isoformat(),
+        ZEV_ENCERR="",
+        ZEV_ENVIADO="",
+    )
+
+
+def event(r: Row) -> BusinessEvent:
+    facts = json.loads(r["ZEV_DADOS"])
+    return BusinessEvent(
+        event_id=text(r["ZEV_ID"]),
+        kind=EVENT_KINDS[text(r["ZEV_TIPO"])],
+        subject=text(r["ZEV_CHAVE"]),
+        detected_at=datetime.fromisoformat(text(r["ZEV_CRIADO"])),
+        facts={str(k): str(v) for k, v in facts.items()},
+    )
+
+
+def ledger_entry(r: Row) -> LedgerEntry:
+    """A row of Countersign's idempotency ledger (ZCS010)."""
+    receipt = r["ZCS_RECIBO"]
+    return LedgerEntry(
+        idempotency_key=r["ZCS_CHAVE"],
+        fingerprint=r["ZCS_HASH"],
+        action=r["ZCS_ACAO"],
+        command=json.loads(r["ZCS_COMANDO"]),
+        receipt=None if receipt is None else Receipt.model_validate_json(receipt),
+        created_at=datetime.fromisoformat(r["ZCS_CRIADO"]),
     )
 
 

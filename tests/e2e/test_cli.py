@@ -165,7 +165,7 @@ def test_tools_list_describes_every_tool_with_its_kind_and_schema(data_dir: Path
     listed = json.loads(run_cli(data_dir, "tools", "list", "--json", check=True).stdout)
     kinds = {tool["name"]: tool["kind"] for tool in listed}
     assert sum(1 for k in kinds.values() if k == "read") >= 10
-    assert sum(1 for k in kinds.values() if k == "propose") == 5
+    assert sum(1 for k in kinds.values() if k == "propose") == 6
     assert all(set(t) == {"name", "description", "kind", "args_schema"} for t in listed)
     assert listed[0]["args_schema"]["type"] == "object"
 

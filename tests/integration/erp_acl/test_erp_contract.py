@@ -1,4 +1,5 @@
-"""The ERP contract, run against every adapter: reads, the five commands, exactly-once writes.
+"""The ERP contract, run against every adapter: reads, the six commands, exactly-once writes,
+the ledger and the documents it landed, and the business events the ERP detects.
 
 Each test gets a fresh ERP holding the scale-1 demo data (``erp`` is parametrised over
 ``InMemoryErp`` and ``LegacyErp`` on a real SQLite file), with "today" pinned to 2026-11-21.
@@ -9,13 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -25,9 +27,12 @@ from erp_acl.commands import (
     PostJournalEntry,
     PurchaseLineSpec,
     fingerprint,
+    parse_command,
 )
-from erp_acl.domain import PurchaseOrderStatus, Receipt, SalesOrderStatus, Warehouse
+from erp_acl.domain import PurchaseOrderStatus, Receipt, SalesOrderStatus, StockReport, Warehouse
 from erp_acl.errors import IdempotencyConflict, NotFound, StaleProposal, ValidationFailed
+from erp_acl.events import EventError, event_id
+from erp_acl.landing import divergence
 from erp_acl.legacy.adapter import LegacyErp
 from erp_acl.memory import InMemoryErp
 from erp_acl.ports import Erp
@@ -62,6 +67,50 @@ def freight_entry(amount: str = "250.00") -> PostJournalEntry:
 
 def apply(erp: Erp, command: Command, key: str) -> Receipt:
     return erp.apply(command, key, fingerprint(command))
+
+
+def goods_issue(erp: Erp, product: str, quantity: int | str, warehouse: str = "01") -> StockReport:
+    """What the ERP's own users do; it is not on the ports, so each adapter is asked directly."""
+    assert isinstance(erp, InMemoryErp | LegacyErp)
+    return erp.record_stock_issue(product, quantity, warehouse)
+
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+# What the first scan after seeding reports, in order (kinds in their declared order, then
+# subjects): products whose available stock (on hand minus reserved, both warehouses) is below
+# their reorder point, the open sales orders of the three customers whose open orders exceed
+# their credit limit, and the two invoices seeded to disagree with their orders.
+SEEDED_EVENTS: list[tuple[str, str]] = [
+    *[
+        ("stock_below_reorder_point", code)
+        for code in (
+            "HB-M8-40",  # 470 available (320 main + 150 secondary), reorder point 500
+            "P00076",
+            "P00091",
+            "P00114",
+            "P00135",
+            "P00138",
+            "P00178",
+            "P00179",
+            "P00208",
+            "P00242",
+            "P00306",
+            "P00323",
+            "P00337",
+            "P00366",
+            "P00408",
+            "P00459",
+            "P00482",
+            "P00495",
+        )
+    ],
+    ("sales_order_over_credit_limit", "000292"),  # C00151: 6,997.73 open, limit 5,000
+    ("sales_order_over_credit_limit", "000649"),  # C00152: 14,847.69 open (credit holds too), limit 5,000
+    ("sales_order_over_credit_limit", "000870"),  # C00182: 9,992.76 open, limit 5,000
+    ("supplier_invoice_mismatch", "000010160"),  # order 000291 billed 8% above the agreed price
+    ("supplier_invoice_mismatch", "000010329"),  # order 000299 billed 220 where 200 were ordered
+]
 
 
 def snapshot(erp: Erp) -> tuple[object, ...]:
@@ -112,6 +161,7 @@ def test_unknown_records_are_not_found_with_a_clear_message(erp: Erp) -> None:
         (lambda: erp.get_budget("CC999"), "cost center CC999 does not exist"),
         (lambda: erp.get_budget("CC300", 2040), "cost center CC300 has no budget for 2040"),
         (lambda: erp.account_balance("9.9.99.999"), "account 9.9.99.999 does not exist"),
+        (lambda: erp.get_supplier_invoice("99999"), "supplier invoice 000099999 does not exist"),
     ]
     for lookup, message in cases:
         with pytest.raises(NotFound) as missing:
@@ -196,6 +246,35 @@ def test_purchase_orders_list_newest_first_and_filter_by_supplier_and_status(erp
     assert first.total.amount == sum(line.total.amount for line in first.lines)
 
 
+def test_a_supplier_invoice_is_read_with_its_lines_and_the_order_it_bills(erp: Erp) -> None:
+    invoice = erp.get_supplier_invoice("4533")
+    assert (invoice.number, invoice.series, invoice.supplier_code, invoice.purchase_order_number) == (
+        "000004533",
+        "1",
+        "F00001",
+        "000001",
+    )
+    assert invoice.issued_on == date(2026, 1, 13)
+    order = erp.get_purchase_order(invoice.purchase_order_number)
+    assert [(ln.product_code, ln.quantity, ln.unit_price) for ln in invoice.lines] == [
+        (ln.product_code, ln.quantity, ln.unit_price) for ln in order.lines
+    ]
+    assert invoice.total.amount == order.total.amount == Decimal("1880.00")
+    assert len(invoice.version) == 16
+    assert erp.record_versions(["supplier_invoice:4533"]) == {"supplier_invoice:4533": invoice.version}
+
+
+def test_supplier_invoices_list_newest_first_and_filter_by_supplier_and_order(erp: Erp) -> None:
+    latest = erp.list_supplier_invoices(limit=4)
+    assert [i.number for i in latest] == ["000010358", "000010329", "000010160", "000010133"]
+    fastenal = erp.list_supplier_invoices("f1", limit=100)
+    assert fastenal
+    assert {i.supplier_code for i in fastenal} == {"F00001"}
+    assert [i.number for i in erp.list_supplier_invoices(purchase_order_number="1")] == ["000004533"]
+    assert erp.list_supplier_invoices("F00001", purchase_order_number="000291") == []
+    assert len(erp.list_supplier_invoices(limit=1000)) == 127
+
+
 def test_budgets_default_to_the_current_year(erp: Erp) -> None:
     budgets = erp.list_budgets()
     assert len(budgets) == 12
@@ -257,7 +336,7 @@ def test_check_validates_without_writing(erp: Erp) -> None:
     assert snapshot(erp) == before
 
 
-# ---- the five commands --------------------------------------------------------------------------
+# ---- the six commands ---------------------------------------------------------------------------
 
 
 def test_a_purchase_order_lands_and_commits_its_budget(erp: Erp) -> None:
@@ -351,6 +430,68 @@ def test_a_price_change_lands(erp: Erp) -> None:
     )
     assert erp.get_product("HB-M8-40").list_price.amount == Decimal("1.55")
     assert erp.get_product("HB-M8-40").standard_cost.amount == Decimal("0.85")
+
+
+def test_a_purchase_order_cancellation_lands_and_releases_the_budget(erp: Erp) -> None:
+    budget_before = erp.get_budget("CC300")
+    command = CancelPurchaseOrder(order_number="13", reason="Supplier cannot deliver this year")
+    receipt = apply(erp, command, "key-cpo-1")
+    assert (receipt.action, receipt.document_type, receipt.document_id) == (
+        "cancel_purchase_order",
+        "purchase_order",
+        "000013",
+    )
+    assert receipt.summary == (
+        "Purchase order 000013 to supplier F00001 (BRL 4,441.66) cancelled, releasing its commitment "
+        "on cost center CC300: Supplier cannot deliver this year"
+    )
+    assert erp.get_purchase_order("000013").status is PurchaseOrderStatus.CANCELLED
+    budget_after = erp.get_budget("CC300")
+    assert budget_after.committed.amount == budget_before.committed.amount - Decimal("4441.66")
+    assert budget_after.available.amount == budget_before.available.amount + Decimal("4441.66")
+    with pytest.raises(ValidationFailed, match="purchase order 000013 is cancelled"):
+        apply(erp, CancelPurchaseOrder(order_number="13", reason="again"), "key-cpo-2")
+
+
+def test_an_order_created_and_then_cancelled_gives_its_whole_commitment_back(erp: Erp) -> None:
+    before = erp.get_budget("CC300")
+    created = apply(erp, purchase_order(), "key-cpo-new")
+    assert erp.get_budget("CC300").committed.amount == before.committed.amount + Decimal("960.00")
+    apply(
+        erp,
+        CancelPurchaseOrder(order_number=created.document_id, reason="Ordered by mistake"),
+        "key-cpo-undo",
+    )
+    assert erp.get_budget("CC300") == before
+
+
+@pytest.mark.parametrize(
+    ("number", "reason", "message"),
+    [
+        ("000001", "late", "purchase order 000001 is received; only open orders can be cancelled"),
+        ("000015", "late", "purchase order 000015 is cancelled; only open orders can be cancelled"),
+        ("999999", "late", "purchase order 999999 does not exist"),
+        ("000013", "  ", "a reason is required to cancel a purchase order"),
+    ],
+)
+def test_only_an_open_purchase_order_can_be_cancelled_and_only_with_a_reason(
+    erp: Erp, number: str, reason: str, message: str
+) -> None:
+    before = snapshot(erp)
+    with pytest.raises(ValidationFailed) as failed:
+        apply(erp, CancelPurchaseOrder(order_number=number, reason=reason), "key-cpo-bad")
+    assert failed.value.problems == [message]
+    assert snapshot(erp) == before
+    assert erp.receipt_for("key-cpo-bad") is None
+
+
+def test_a_purchase_order_cancellation_relies_on_the_orders_version(erp: Erp) -> None:
+    command = CancelPurchaseOrder(order_number="000013", reason="Project stopped")
+    versions = erp.record_versions(command.relied_on())
+    assert versions == {"purchase_order:000013": erp.get_purchase_order("13").version}
+    assert (
+        apply(erp, command.model_copy(update={"based_on": versions}), "key-cpo-fresh").document_id == "000013"
+    )
 
 
 # ---- exactly once -------------------------------------------------------------------------------
@@ -463,6 +604,174 @@ def test_twenty_threads_with_different_keys_get_distinct_numbers(erp: Erp) -> No
     assert sorted(r.document_id for r in receipts) == [f"{n:06d}" for n in range(301, 321)]
 
 
+# ---- the ledger and the documents it landed --------------------------------------------------------
+
+
+def test_ledger_entries_hold_each_command_as_applied_with_its_receipt(erp: Erp) -> None:
+    assert list(erp.ledger_entries()) == []
+    commands: list[Command] = [
+        purchase_order(),
+        freight_entry(),
+        ChangePrice(product_code="NUT-M8", new_price=Decimal("0.27")),
+    ]
+    receipts = [apply(erp, command, f"key-le-{n}") for n, command in enumerate(commands)]
+    apply(erp, commands[0], "key-le-0")  # a replay adds nothing
+    entries = list(erp.ledger_entries())
+    assert [e.idempotency_key for e in entries] == ["key-le-0", "key-le-1", "key-le-2"]
+    assert [parse_command(e.command) for e in entries] == commands
+    assert [(e.action, e.fingerprint) for e in entries] == [(c.action, fingerprint(c)) for c in commands]
+    assert [e.receipt for e in entries] == receipts
+    assert all(e.created_at.tzinfo is not None for e in entries)
+    assert [e.created_at for e in entries] == sorted(e.created_at for e in entries)
+
+
+def test_landed_documents_are_the_orders_and_entries_carrying_a_key_cancelled_ones_included(erp: Erp) -> None:
+    assert list(erp.landed_documents()) == []  # nothing seeded carries a reference
+    order_command, entry_command = purchase_order(), freight_entry()
+    created = apply(erp, order_command, "key-ld-po")
+    apply(erp, entry_command, "key-ld-je")
+    apply(erp, ChangePrice(product_code="DRL-18V", new_price=Decimal("649.00")), "key-ld-price")  # in place
+    apply(erp, CancelPurchaseOrder(order_number=created.document_id, reason="Ordered twice"), "key-ld-cx")
+    landed = list(erp.landed_documents())
+    assert [(d.document_type, d.document_id, d.reference, d.status) for d in landed] == [
+        ("purchase_order", "000301", "key-ld-po", "cancelled"),
+        ("journal_entry", "000601", "key-ld-je", "posted"),
+    ]
+    order, entry = landed
+    assert order.cancelled and not entry.cancelled
+    assert (order.amount, order.created_on) == (Decimal("960.00"), date(2026, 11, 21))
+    assert [(ln.code, ln.quantity, ln.unit_price) for ln in order.lines] == [
+        ("HB-M8-40", Decimal(1000), Decimal("0.85")),
+        ("NUT-M8", Decimal(1000), Decimal("0.11")),
+    ]
+    assert (entry.amount, entry.created_on) == (Decimal("250.00"), date(2026, 11, 20))
+    assert [(ln.code, ln.debit, ln.credit) for ln in entry.lines] == [
+        ("5.1.03.001", Decimal("250.00"), Decimal("0.00")),
+        ("1.1.01.001", Decimal("0.00"), Decimal("250.00")),
+    ]
+    assert divergence(order_command, order) is None
+    assert divergence(entry_command, entry) is None
+    assert divergence(purchase_order(quantity=1100), order) == "line HB-M8-40: ordered 1100, landed 1000"
+
+
+# ---- business events --------------------------------------------------------------------------------
+
+
+def test_the_first_scan_after_seeding_reports_what_the_seed_holds(erp: Erp) -> None:
+    events = erp.scan_events(NOW)
+    assert [(e.kind, e.subject) for e in events] == SEEDED_EVENTS
+    assert {e.detected_at for e in events} == {NOW}
+    by_subject = {e.subject: e for e in events}
+    bolt = by_subject["HB-M8-40"]
+    assert bolt.event_id == event_id("stock_below_reorder_point", "HB-M8-40", 1)
+    assert bolt.describe() == (
+        "Stock of HB-M8-40 fell below its reorder point: 470 available, reorder point 500. "
+        "Its last purchase order went to supplier F00011."
+    )
+    assert by_subject["000649"].describe() == (
+        "Sales order 000649 of customer C00152 (BRL 3,207.77) leaves the customer's open orders at "
+        "BRL 14,847.69, over the credit limit of BRL 5,000.00."
+    )
+    assert by_subject["000010160"].describe() == (
+        "Supplier invoice 000010160 does not match purchase order 000291: "
+        "P00197 billed at 25.14 a unit, ordered at 23.28."
+    )
+    assert by_subject["000010329"].describe() == (
+        "Supplier invoice 000010329 does not match purchase order 000299: WSH-M8 billed 220, ordered 200."
+    )
+    assert by_subject["000010329"].facts == {
+        "invoice_number": "000010329",
+        "supplier_code": "F00007",
+        "purchase_order_number": "000299",
+        "product_code": "WSH-M8",
+        "invoiced_quantity": "220",
+        "ordered_quantity": "200",
+        "invoiced_unit_price": "0.05",
+        "ordered_unit_price": "0.05",
+        "differing_products": "1",
+    }
+
+
+def test_a_condition_that_keeps_holding_raises_no_second_event(erp: Erp) -> None:
+    first = erp.scan_events(NOW)
+    assert erp.scan_events(NOW + timedelta(hours=1)) == []
+    assert erp.unpublished_events(limit=1000) == first
+
+
+def test_a_goods_issue_that_takes_stock_below_its_reorder_point_raises_one_event(erp: Erp) -> None:
+    erp.scan_events(NOW)
+    assert goods_issue(erp, "NUT-M8", 5000).total_available == Decimal(2200)
+    assert erp.scan_events(NOW + timedelta(minutes=5)) == []  # 2,200 available: still above 1,000
+    report = goods_issue(erp, "nut-m8", "1500", "02")
+    assert [(level.warehouse, level.on_hand) for level in report.levels] == [
+        (Warehouse.MAIN, Decimal(200)),
+        (Warehouse.SECONDARY, Decimal(500)),
+    ]
+    [event] = erp.scan_events(NOW + timedelta(minutes=10))
+    assert (event.kind, event.subject, event.detected_at) == (
+        "stock_below_reorder_point",
+        "NUT-M8",
+        NOW + timedelta(minutes=10),
+    )
+    assert (event.facts["available"], event.facts["reorder_point"]) == ("700", "1000")
+
+
+def test_an_alert_closes_when_its_condition_clears_and_a_new_start_gets_a_new_id(erp: Erp) -> None:
+    # Open orders of C00182 come to 9,992.76 against a limit of 5,000 (sales order 000870).
+    [first] = [e for e in erp.scan_events(NOW) if e.subject == "000870"]
+    apply(erp, ChangeCreditLimit(customer_code="C00182", new_limit=Decimal("12000")), "key-ev-raise")
+    assert erp.scan_events(NOW + timedelta(hours=1)) == []  # clearing closes the alert, quietly
+    apply(erp, ChangeCreditLimit(customer_code="C00182", new_limit=Decimal("9000")), "key-ev-lower")
+    [again] = erp.scan_events(NOW + timedelta(hours=2))
+    assert (again.kind, again.subject) == (first.kind, first.subject)
+    assert again.event_id != first.event_id
+    assert again.event_id == event_id("sales_order_over_credit_limit", "000870", 2)
+    assert again.facts["credit_limit"] == "9000.00"
+    assert erp.scan_events(NOW + timedelta(hours=3)) == []
+
+
+def test_published_events_leave_the_unpublished_list_and_unknown_ids_are_refused(erp: Erp) -> None:
+    events = erp.scan_events(NOW)
+    assert erp.unpublished_events() == events  # oldest first, in the order the scan found them
+    assert erp.unpublished_events(limit=2) == events[:2]
+    erp.mark_events_published([e.event_id for e in events[:2]])
+    erp.mark_events_published([events[0].event_id])  # again: harmless
+    assert erp.unpublished_events() == events[2:]
+    with pytest.raises(NotFound, match="the ERP has no event EV-00000000000000000000; nothing was marked"):
+        erp.mark_events_published([events[2].event_id, "EV-00000000000000000000"])
+    assert erp.unpublished_events() == events[2:]
+    with pytest.raises(EventError, match="must be a list of event ids"):
+        erp.mark_events_published(events[2].event_id)
+    with pytest.raises(EventError, match="limit must be a whole number of at least 1"):
+        erp.unpublished_events(limit=0)
+
+
+def test_a_scan_at_a_time_without_a_zone_is_refused_and_records_nothing(erp: Erp) -> None:
+    with pytest.raises(EventError, match="must carry a time zone"):
+        erp.scan_events(datetime(2026, 11, 21, 9, 0))
+    assert erp.unpublished_events() == []
+
+
+@pytest.mark.parametrize(
+    ("product", "quantity", "warehouse", "message"),
+    [
+        ("HB-M8-40", 321, "01", "only 320 of HB-M8-40 on hand in the main warehouse"),
+        ("HB-M8-40", 0, "01", "the quantity issued must be positive, not 0"),
+        ("HB-M8-40", "lots", "01", "the quantity issued must be a number, not 'lots'"),
+        ("HB-M8-40", 1, "03", "warehouse '03' does not exist; use 01 (main) or 02 (secondary)"),
+    ],
+)
+def test_a_goods_issue_takes_only_what_the_warehouse_holds(
+    erp: Erp, product: str, quantity: int | str, warehouse: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        goods_issue(erp, product, quantity, warehouse)
+    assert str(refused.value) == message
+    assert erp.stock_report("HB-M8-40").total_available == Decimal(470)
+    with pytest.raises(NotFound, match="product NOPE-1 does not exist"):
+        goods_issue(erp, "NOPE-1", 1)
+
+
 # ---- both adapters agree ------------------------------------------------------------------------
 
 
@@ -484,13 +793,19 @@ def test_both_adapters_answer_the_same_questions_identically(
         ("get_sales_order", ("000001",)),
         ("list_purchase_orders", (None, None, 50)),
         ("get_purchase_order", ("000001",)),
+        ("list_supplier_invoices", (None, None, 200)),
+        ("list_supplier_invoices", ("F00001",)),
+        ("get_supplier_invoice", ("000010160",)),
         ("list_budgets", ()),
         ("list_budgets", (2025,)),
         ("search_accounts", ("expense", 50)),
         ("account_balance", ("1",)),
         ("account_balance", ("1.1.01.001",)),
         ("account_balance", ("4", date(2026, 6, 30))),
-        ("record_versions", (["customer:C00001", "product:HB-M8-40", "account:1.1.01.001"],)),
+        (
+            "record_versions",
+            (["customer:C00001", "product:HB-M8-40", "account:1.1.01.001", "supplier_invoice:4533"],),
+        ),
     ]
     for name, args in questions:
         assert getattr(memory_erp, name)(*args) == getattr(legacy_erp, name)(*args), name
@@ -505,10 +820,45 @@ def test_both_adapters_give_the_same_receipts_for_the_same_commands(
         ChangeCreditLimit(customer_code="C00004", new_limit=Decimal("90000")),
         CancelSalesOrder(order_number="000002", reason="Project postponed"),
         ChangePrice(product_code="DRL-18V", new_price=Decimal("649.00")),
+        CancelPurchaseOrder(order_number="000013", reason="Supplier closed"),
     ]
     for n, command in enumerate(commands):
         a, b = apply(memory_erp, command, f"k{n}"), apply(legacy_erp, command, f"k{n}")
         assert a.model_copy(update={"committed_at": b.committed_at}) == b
     assert memory_erp.get_purchase_order("000301") == legacy_erp.get_purchase_order("000301")
+    assert memory_erp.get_purchase_order("000013") == legacy_erp.get_purchase_order("000013")
     assert memory_erp.get_customer("C00002") == legacy_erp.get_customer("C00002")
     assert memory_erp.get_budget("CC300") == legacy_erp.get_budget("CC300")
+    assert list(memory_erp.landed_documents()) == list(legacy_erp.landed_documents())
+
+    def timeless(erp: Erp) -> list[tuple[object, ...]]:
+        return [
+            (e.idempotency_key, e.fingerprint, e.action, e.command, e.receipt and e.receipt.document_id)
+            for e in erp.ledger_entries()
+        ]
+
+    assert timeless(memory_erp) == timeless(legacy_erp)
+
+
+def test_both_adapters_detect_the_same_events_under_the_same_ids(
+    memory_erp: InMemoryErp, legacy_erp: LegacyErp
+) -> None:
+    erps: tuple[Erp, Erp] = (memory_erp, legacy_erp)
+    assert memory_erp.scan_events(NOW) == legacy_erp.scan_events(NOW)
+    for erp in erps:
+        goods_issue(erp, "DRL-18V", 10)  # 16 -> 6 available, reorder point 5: still fine
+        goods_issue(erp, "DRL-18V", 3, "02")  # 3 left: below
+        apply(erp, ChangeCreditLimit(customer_code="C00151", new_limit=Decimal("8000")), "k-raise")
+    later = NOW + timedelta(hours=1)
+    started = memory_erp.scan_events(later)
+    assert [(e.kind, e.subject) for e in started] == [("stock_below_reorder_point", "DRL-18V")]
+    assert legacy_erp.scan_events(later) == started
+    for erp in erps:
+        apply(erp, ChangeCreditLimit(customer_code="C00151", new_limit=Decimal("6000")), "k-lower")
+    latest = NOW + timedelta(hours=2)
+    again = memory_erp.scan_events(latest)
+    assert [(e.event_id, e.subject) for e in again] == [
+        (event_id("sales_order_over_credit_limit", "000292", 2), "000292")
+    ]
+    assert legacy_erp.scan_events(latest) == again
+    assert memory_erp.unpublished_events(limit=1000) == legacy_erp.unpublished_events(limit=1000)

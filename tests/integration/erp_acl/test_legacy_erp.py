@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     ChangeCreditLimit,
     CreatePurchaseOrder,
     JournalLineSpec,
@@ -27,10 +32,13 @@ from erp_acl.legacy import translate as tr
 from erp_acl.legacy.adapter import LegacyErp, legacy_engine
 from erp_acl.legacy.schema import CT1
 from erp_acl.legacy.seed import erp_has_data, seed_legacy_erp
+from erp_acl.memory import InMemoryErp
 from erp_acl.seed_data import TODAY, generate
 from tests.integration.erp_acl.conftest import pinned_today
 
 pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 COMMAND = CreatePurchaseOrder(
     supplier_code="F00001",
@@ -75,7 +83,7 @@ def test_the_database_uses_legacy_names_and_formats(legacy_erp: LegacyErp, raw: 
         "CTT010",
         "ZB1010",
     } <= tables
-    assert {"CT1010", "CT2010", "ZSQ010", "ZCS010"} <= tables
+    assert {"CT1010", "CT2010", "ZSQ010", "ZCS010", "SF1010", "SD1010", "ZEV010"} <= tables
 
 
 def test_soft_deleted_rows_are_there_but_never_read(legacy_erp: LegacyErp, raw: sqlite3.Connection) -> None:
@@ -145,6 +153,81 @@ def test_a_journal_entry_is_stored_with_the_key_in_its_reference(
         (tr.COUNTERSIGN_BATCH, "3", "5103001".ljust(20), "2101001".ljust(20), "80.00", "prop-44")
     ]
     assert legacy_erp.journal_entry(receipt.document_id).reference == "prop-44"
+
+
+def test_supplier_invoices_are_a_header_and_items_in_the_fiscal_books_style(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    assert raw.execute(
+        "SELECT F1_DOC, F1_SERIE, F1_FORNECE, F1_EMISSAO, F1_XPEDIDO, F1_VALBRUT FROM SF1010 "
+        "WHERE F1_DOC = '000004533' AND D_E_L_E_T_ <> '*'"
+    ).fetchall() == [("000004533", "1  ", "F00001", "20260113", "000001", 188_000)]
+    assert raw.execute(
+        "SELECT D1_ITEM, D1_QUANT, D1_VUNIT, D1_PEDIDO FROM SD1010 "
+        "WHERE D1_DOC = '000004533' AND D_E_L_E_T_ <> '*' ORDER BY D1_ITEM"
+    ).fetchall() == [("0001", 2000.0, "0.83", "000001"), ("0002", 2000.0, "0.11", "000001")]
+    # A deleted re-keying of that invoice, with a wrong price on a third item, is never read.
+    assert raw.execute("SELECT COUNT(*) FROM SD1010 WHERE D1_DOC = '000004533'").fetchone() == (3,)
+    assert len(legacy_erp.get_supplier_invoice("4533").lines) == 2
+    assert "000004533" not in {e.subject for e in legacy_erp.scan_events(NOW)}
+
+
+def test_a_cancelled_purchase_order_is_c_on_every_item_with_the_reason_and_its_budget_released(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    committed = (
+        "SELECT ZB1_EMPEN FROM ZB1010 WHERE ZB1_CC LIKE 'CC300%' AND ZB1_ANO = '2026' AND D_E_L_E_T_ <> '*'"
+    )
+    before = raw.execute(committed).fetchone()
+    command = CancelPurchaseOrder(order_number="13", reason="Supplier closed for the year")
+    legacy_erp.apply(command, "prop-cx", fingerprint(command))
+    items = raw.execute(
+        "SELECT C7_XSTATUS, C7_XMOTCAN FROM SC7010 WHERE C7_NUM = '000013' AND D_E_L_E_T_ <> '*'"
+    ).fetchall()
+    assert len(items) == len(legacy_erp.get_purchase_order("13").lines) >= 1
+    assert set(items) == {("C", "Supplier closed for the year")}
+    assert before is not None
+    assert raw.execute(committed).fetchone() == (before[0] - 444_166,)
+
+
+def test_alerts_are_rows_of_the_erps_alert_table_opened_closed_and_stamped_published(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    alert = "SELECT ZEV_TIPO, ZEV_STATUS, ZEV_OCORR, ZEV_ENCERR <> '', ZEV_ENVIADO <> '' FROM ZEV010 "
+    alert += "WHERE ZEV_CHAVE = '000292         ' ORDER BY ZEV_OCORR"
+    [first] = [e for e in legacy_erp.scan_events(NOW) if e.subject == "000292"]
+    assert raw.execute(alert).fetchall() == [("CRD", "A", 1, 0, 0)]
+    legacy_erp.mark_events_published([first.event_id])
+    raise_limit = ChangeCreditLimit(customer_code="C00151", new_limit=Decimal("8000"))
+    legacy_erp.apply(raise_limit, "limit-up", fingerprint(raise_limit))
+    legacy_erp.scan_events(NOW + timedelta(hours=1))
+    assert raw.execute(alert).fetchall() == [("CRD", "F", 1, 1, 1)]
+    lower_limit = ChangeCreditLimit(customer_code="C00151", new_limit=Decimal("6000"))
+    legacy_erp.apply(lower_limit, "limit-down", fingerprint(lower_limit))
+    legacy_erp.scan_events(NOW + timedelta(hours=2))
+    assert raw.execute(alert).fetchall() == [("CRD", "F", 1, 1, 1), ("CRD", "A", 2, 0, 0)]
+
+
+def test_a_product_blocked_in_the_erp_raises_no_stock_alert(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    raw.execute("UPDATE SB1010 SET B1_MSBLQL = '1' WHERE B1_COD = 'P00076         '")
+    raw.commit()
+    assert legacy_erp.stock_report("P00076").below_reorder_point
+    subjects = {e.subject for e in legacy_erp.scan_events(NOW)}
+    assert "P00076" not in subjects
+    assert "HB-M8-40" in subjects
+
+
+def test_a_goods_issue_lowers_the_on_hand_quantity_of_the_first_stock_row(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    report = legacy_erp.record_stock_issue("HB-M8-40", 20)
+    assert report.total_available == Decimal(450)
+    assert raw.execute(
+        "SELECT B2_LOCAL, B2_QATU FROM SB2010 WHERE B2_COD = 'HB-M8-40       ' AND D_E_L_E_T_ <> '*' "
+        "ORDER BY B2_LOCAL"
+    ).fetchall() == [("01", 300.0), ("02", 150.0)]
 
 
 def test_a_change_made_directly_in_the_erp_makes_a_proposal_stale(
@@ -282,3 +365,56 @@ def test_an_empty_erp_numbers_its_first_documents_from_one(tmp_path: Path) -> No
 def test_an_unreachable_database_is_reported_as_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ErpUnavailable, match="is unavailable"):
         LegacyErp.open(tmp_path)  # a directory is no database file
+
+
+POSTGRES_URL = os.environ.get(
+    "COUNTERSIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def postgres_erp() -> Iterator[LegacyErp]:
+    """The legacy ERP seeded into a schema of its own on PostgreSQL (skipped when none runs)."""
+    schema = f"erp_test_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}")
+    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        seed_legacy_erp(engine)
+        yield LegacyErp(engine, today=pinned_today)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_on_postgresql_events_cancellations_and_landed_documents_match_the_in_memory_erp(
+    postgres_erp: LegacyErp,
+) -> None:
+    memory = InMemoryErp(generate(), today=pinned_today)
+    assert postgres_erp.scan_events(NOW) == memory.scan_events(NOW)
+    commands = [
+        ChangeCreditLimit(customer_code="C00182", new_limit=Decimal("12000")),
+        CancelPurchaseOrder(order_number="13", reason="Supplier closed"),
+        COMMAND,
+    ]
+    for erp in (postgres_erp, memory):
+        erp.record_stock_issue("NUT-M8", 5000)
+        erp.record_stock_issue("NUT-M8", 1500, "02")
+        for n, command in enumerate(commands):
+            erp.apply(command, f"pg-{n}", fingerprint(command))
+    later = NOW + timedelta(hours=1)
+    started = postgres_erp.scan_events(later)
+    assert [(e.kind, e.subject) for e in started] == [("stock_below_reorder_point", "NUT-M8")]
+    assert memory.scan_events(later) == started
+    assert postgres_erp.unpublished_events(limit=1000) == memory.unpublished_events(limit=1000)
+    assert list(postgres_erp.landed_documents()) == list(memory.landed_documents())
+    assert [e.idempotency_key for e in postgres_erp.ledger_entries()] == ["pg-0", "pg-1", "pg-2"]
+    assert postgres_erp.get_budget("CC300") == memory.get_budget("CC300")
+    assert postgres_erp.list_supplier_invoices(limit=200) == memory.list_supplier_invoices(limit=200)

@@ -113,6 +113,13 @@ def test_the_bundled_policy_has_the_documented_rules() -> None:
     assert (policy.autonomy.min_decisions, policy.autonomy.min_unchanged_rate) == (50, Decimal("0.98"))
 
 
+def test_a_purchase_order_cancellation_needs_one_approver_within_two_days() -> None:
+    settings = load_policy().settings("cancel_purchase_order")
+    assert (settings.mode, settings.approvals, settings.approver_roles) == ("human", 1, ("approver",))
+    assert (settings.expiry, settings.warn_after) == (timedelta(hours=48), timedelta(hours=8))
+    assert settings.thresholds == ()
+
+
 def test_the_bundled_policy_is_the_file_shipped_in_the_package() -> None:
     shipped = Path(__file__).parents[3] / "agent" / "config" / "policy.toml"
     assert load_policy(shipped).actions == load_policy().actions

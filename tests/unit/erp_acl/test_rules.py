@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from erp_acl.commands import (
+    CancelPurchaseOrder,
     CancelSalesOrder,
     ChangeCreditLimit,
     ChangePrice,
@@ -224,6 +225,31 @@ def test_only_open_orders_can_be_cancelled(erp: InMemoryErp, number: str, messag
 def test_a_cancellation_needs_a_reason(erp: InMemoryErp) -> None:
     assert problems(CancelSalesOrder(order_number="000001", reason="  "), erp) == [
         "a reason is required to cancel a sales order"
+    ]
+
+
+def test_an_open_purchase_order_can_be_cancelled_with_a_reason(erp: InMemoryErp) -> None:
+    assert problems(CancelPurchaseOrder(order_number="13", reason="supplier closed"), erp) == []
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("000001", "purchase order 000001 is received; only open orders can be cancelled"),
+        ("000015", "purchase order 000015 is cancelled; only open orders can be cancelled"),
+        ("999999", "purchase order 999999 does not exist"),
+    ],
+)
+def test_only_open_purchase_orders_can_be_cancelled(erp: InMemoryErp, number: str, message: str) -> None:
+    assert problems(CancelPurchaseOrder(order_number=number, reason="duplicate"), erp) == [message]
+
+
+def test_a_purchase_order_cancellation_needs_a_short_reason(erp: InMemoryErp) -> None:
+    assert problems(CancelPurchaseOrder(order_number="000013", reason="x" * 251), erp) == [
+        "the reason is longer than 250 characters"
+    ]
+    assert problems(CancelPurchaseOrder(order_number="000013", reason=" "), erp) == [
+        "a reason is required to cancel a purchase order"
     ]
 
 

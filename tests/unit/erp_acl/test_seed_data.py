@@ -230,3 +230,25 @@ def test_some_memos_carry_prompt_injections_as_real_data_does(data: SeedData) ->
     assert any(injected(s.memo) for s in data.suppliers)
     assert any(injected(o.memo) for o in data.sales_orders)
     assert any(injected(p.memo) for p in data.products)
+
+
+def test_invoices_bill_their_orders_exactly_but_for_one_price_and_one_quantity(data: SeedData) -> None:
+    orders = {o.number: o for o in data.purchase_orders}
+    statuses = Counter(orders[i.purchase_order_number].status for i in data.supplier_invoices)
+    assert set(statuses) == {PurchaseOrderStatus.RECEIVED, PurchaseOrderStatus.OPEN}
+    assert len({i.number for i in data.supplier_invoices}) == len(data.supplier_invoices)
+    differing = []
+    for invoice in data.supplier_invoices:
+        order = orders[invoice.purchase_order_number]
+        assert invoice.supplier_code == order.supplier_code
+        assert order.issued_on <= invoice.issued_on < TODAY
+        assert invoice.total.amount == sum(line.total.amount for line in invoice.lines)
+        for billed, ordered in zip(invoice.lines, order.lines, strict=True):
+            if (billed.quantity, billed.unit_price) != (ordered.quantity, ordered.unit_price):
+                differing.append((invoice.number, billed, ordered))
+    [(price_invoice, billed, ordered), (quantity_invoice, billed_qty, ordered_qty)] = differing
+    assert billed.unit_price.amount == (ordered.unit_price.amount * Decimal("1.08")).quantize(Decimal("0.01"))
+    assert billed.quantity == ordered.quantity
+    assert (billed_qty.quantity, ordered_qty.quantity) == (Decimal(220), Decimal(200))
+    assert billed_qty.unit_price == ordered_qty.unit_price
+    assert (price_invoice, quantity_invoice) == ("000010160", "000010329")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import create_engine, literal, select
 
 from erp_acl.domain import (
     AccountKind,
@@ -23,8 +25,11 @@ from erp_acl.domain import (
     Warehouse,
     money,
 )
+from erp_acl.events import stock_condition, transitions
 from erp_acl.legacy import translate as tr
 from erp_acl.seed_data import SeedData, generate
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -283,3 +288,47 @@ def test_every_seeded_record_fits_the_legacy_columns(data: SeedData) -> None:
         tr.purchase_order_rows(purchase)
     for center in data.cost_centers:
         tr.cost_center_row(center.code, center.description)
+    for invoice in data.supplier_invoices:
+        tr.supplier_invoice_rows(invoice)
+
+
+def test_a_supplier_invoice_is_a_header_in_cents_and_items_naming_the_order(data: SeedData) -> None:
+    invoice = data.supplier_invoices[0]
+    header, items = tr.supplier_invoice_rows(invoice)
+    assert (header["F1_DOC"], header["F1_SERIE"], header["F1_EMISSAO"], header["F1_XPEDIDO"]) == (
+        "000004533",
+        "1  ",
+        "20260113",
+        "000001",
+    )
+    assert header["F1_VALBRUT"] == 188_000
+    assert [(i["D1_ITEM"], i["D1_COD"].rstrip(), i["D1_VUNIT"], i["D1_PEDIDO"]) for i in items] == [
+        ("0001", "HB-M8-40", "0.83", "000001"),
+        ("0002", "NUT-M8", "0.11", "000001"),
+    ]
+    assert tr.supplier_invoice(header, reversed(items)) == invoice
+
+
+def test_an_alert_row_keeps_the_kind_as_a_three_letter_code_and_the_facts_as_json() -> None:
+    started = transitions(
+        [stock_condition("HB-M8-40", Decimal(470), Decimal(500), "F00001")], {}, NOW
+    ).started[0]
+    r = tr.event_row(started)
+    assert (r["ZEV_TIPO"], r["ZEV_CHAVE"], r["ZEV_STATUS"], r["ZEV_OCORR"], r["ZEV_ENVIADO"]) == (
+        "EST",
+        "HB-M8-40       ",
+        "A",
+        1,
+        "",
+    )
+    assert json.loads(r["ZEV_DADOS"])["available"] == "470"
+    assert tr.event(r) == started.event
+
+
+def test_text_amounts_are_summed_in_sql_the_way_they_are_read() -> None:
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        values = [
+            conn.execute(select(tr.amount_value(literal(raw)))).scalar_one() for raw in ("1,40", "", "0.83")
+        ]
+    assert [tr.from_sql_amount(v) for v in values] == [Decimal("1.40"), Decimal("0.00"), Decimal("0.83")]

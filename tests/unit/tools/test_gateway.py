@@ -14,9 +14,10 @@ from erp_acl.errors import ErpUnavailable, NotFound, ValidationFailed
 from erp_acl.memory import InMemoryErp
 from tools.catalog import ALL_TOOLS, PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import AccessDenied, Gateway, Principal, ToolError
-from tools.identity import READ_SCOPES, AgentIdentity
+from tools.identity import READ_SCOPES, TOOL_SCOPES, AgentIdentity
 from tools.observability import correlated
 from tools.ratelimit import TokenBucket
+from tools.rendering import render_result
 from tools.security_log import InMemorySecurityLog
 from tools.tokens import InMemoryJtiStore, TokenIssuer, TokenRefused, write_binding
 
@@ -61,6 +62,7 @@ def test_there_are_at_least_ten_read_tools_and_one_propose_tool_per_write() -> N
             "change_credit_limit",
             "cancel_sales_order",
             "change_price",
+            "cancel_purchase_order",
         ]
     )
     assert all(t.name.startswith("propose_") for t in PROPOSE_TOOLS)
@@ -330,3 +332,53 @@ def test_a_journal_entry_without_a_date_is_dated_today_and_its_amount_is_its_deb
     )
     assert prepared.command.model_dump()["entry_date"] == TODAY
     assert prepared.amount.amount == Decimal("1200.00")
+
+
+def test_supplier_invoices_are_read_with_the_purchase_orders_scope_and_their_memo_marked_untrusted(
+    gateway: Gateway,
+) -> None:
+    invoice = read(gateway, "get_supplier_invoice", {"invoice_number": "4657"})
+    assert (invoice.number, invoice.memo) == ("000004657", "Pagamento via PIX com 2% de desconto.")
+    rendered = json.loads(render_result(invoice))
+    assert rendered["result"]["memo"] == "<untrusted>Pagamento via PIX com 2% de desconto.</untrusted>"
+    assert "notice" in rendered
+    listed = read(gateway, "list_supplier_invoices", {"purchase_order_number": "000001"})
+    assert [i.number for i in listed] == ["000004533"]
+    assert (
+        TOOL_SCOPES["get_supplier_invoice"]
+        == TOOL_SCOPES["list_supplier_invoices"]
+        == "erp.read.purchase_orders"
+    )
+    with pytest.raises(ToolError, match="invoice_number: String should have at most 32 characters"):
+        read(gateway, "get_supplier_invoice", {"invoice_number": "9" * 40})
+
+
+def test_a_purchase_order_cancellation_needs_its_own_write_scope() -> None:
+    gateway, log = make_gateway()
+    args = {"order_number": "000013", "reason": "Supplier closed"}
+    with pytest.raises(AccessDenied, match=r"not granted erp\.write\.purchase_order_cancellation"):
+        prepare(gateway, "propose_cancel_purchase_order", args)
+    assert log.events[-1].kind == "access_denied"
+
+
+def test_a_purchase_order_cancellation_is_proposed_with_the_orders_version_and_total() -> None:
+    canceller = AgentIdentity(
+        "countersign-agent",
+        "Countersign assistant",
+        frozenset({*READ_SCOPES, "erp.write.purchase_order_cancellation"}),
+    )
+    gateway = Gateway(
+        InMemoryErp.seeded(),
+        identities={"agent": canceller},
+        tokens=TokenIssuer(KEY, InMemoryJtiStore()),
+        recorder=InMemorySecurityLog(),
+    )
+    prepared = prepare(gateway, "propose_cancel_purchase_order", {"order_number": "000013", "reason": "Late"})
+    assert prepared.action == "cancel_purchase_order"
+    assert prepared.command.summary() == "Cancel purchase order 000013: Late"
+    assert set(prepared.based_on) == {"purchase_order:000013"}
+    assert prepared.amount.amount == Decimal("4441.66")
+    with pytest.raises(ValidationFailed, match="purchase order 000001 is received"):
+        prepare(gateway, "propose_cancel_purchase_order", {"order_number": "1", "reason": "Late"})
+    with pytest.raises(ToolError, match="reason: Field required"):
+        prepare(gateway, "propose_cancel_purchase_order", {"order_number": "000013"})

@@ -109,12 +109,14 @@ def test_an_identity_built_in_code_is_held_to_the_same_rules_as_a_file() -> None
 # ---- loading --------------------------------------------------------------------------------
 
 
-def test_the_demo_file_loads_with_an_agent_that_may_propose_every_action_and_run_none_unattended() -> None:
+def test_the_demo_file_loads_with_an_agent_that_may_propose_its_demo_actions_and_run_none_alone() -> None:
     identities = load_identities(None, HUMANS)
     agent, mcp = identities["agent"], identities["mcp"]
     assert (agent.id, agent.display_name) == ("countersign-agent", "Countersign assistant")
     assert agent.grants >= set(READ_SCOPES)
-    assert agent.write_actions() == list(WRITE_SCOPE_BY_ACTION)
+    # Every action but purchase-order cancellation, which the demo deliberately does not grant.
+    assert agent.write_actions() == [a for a in WRITE_SCOPE_BY_ACTION if a != "cancel_purchase_order"]
+    assert not agent.may_use("propose_cancel_purchase_order")
     assert not any(agent.may_run_unattended(action) for action in ACTIONS)
     assert (mcp.id, mcp.display_name) == ("countersign-mcp", "Countersign MCP gateway")
     assert mcp.grants == set(READ_SCOPES) | {"erp.write.purchase_order"}
