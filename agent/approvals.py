@@ -30,9 +30,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import Connection
 
 from erp_acl.domain import Receipt
 
@@ -62,6 +65,12 @@ proposals = Table(
     Column("revision", Integer, nullable=False, default=0),
     Column("receipt", JSON, nullable=True),
     Column("error", Text, nullable=True),
+    # A compensating proposal names the discrepancy it settles; a re-send of a missing write
+    # carries the original write's key, so the ERP can never land that intent twice.
+    Column("compensates", String(32), nullable=True, index=True),
+    Column("erp_key", String(64), nullable=True),
+    # When the run that filed it was told the outcome (None: nobody has been told yet).
+    Column("told_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("thread_id", "tool_call_id", name="uq_proposals_thread_call"),
@@ -129,8 +138,15 @@ class Proposal(BaseModel):
     receipt: dict[str, Any] | None = None
     error: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    compensates: str | None = None
+    erp_key: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def write_key(self) -> str:
+        """The idempotency key the ERP sees: the proposal's own, or the original's for a re-send."""
+        return self.erp_key or self.idempotency_key
 
     @property
     def decided_by(self) -> str | None:
@@ -164,6 +180,7 @@ class ProposalStore:
 
     def create_schema(self) -> None:
         metadata.create_all(self._engine)
+        add_missing_columns(self._engine, metadata)
 
     def create(
         self,
@@ -179,6 +196,8 @@ class ProposalStore:
         evidence: list[Evidence],
         gate: dict[str, Any],
         on_behalf_of: str | None = None,
+        compensates: str | None = None,
+        erp_key: str | None = None,
     ) -> Proposal:
         """File a pending proposal. Filing the same tool call of a thread again returns the first one,
         so a propose step that is re-run after a crash never makes a second proposal or key."""
@@ -207,6 +226,8 @@ class ProposalStore:
                         evidence=[e.model_dump(mode="json") for e in evidence],
                         gate=gate,
                         revision=0,
+                        compensates=compensates,
+                        erp_key=erp_key,
                         created_at=now,
                         updated_at=now,
                     )
@@ -261,8 +282,12 @@ class ProposalStore:
         new_payload: dict[str, Any] | None = None,
         new_fingerprint: str | None = None,
         new_gate: dict[str, Any] | None = None,
+        on_approved: Callable[[Connection, Proposal], None] | None = None,
     ) -> Proposal:
         """Record one decision atomically and, when it completes the gate, claim the proposal.
+
+        ``on_approved`` runs inside the same transaction when this decision approves the proposal:
+        the write it queues (the outbox row) exists if and only if the approval does.
 
         One transaction holds the proposal row (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR
         UPDATE`` elsewhere): ``check`` (segregation of duties, roles, a second approval by the same
@@ -319,7 +344,31 @@ class ProposalStore:
             ).rowcount
             if claimed != 1:
                 raise AlreadyDecided(f"proposal {proposal_id} was decided by someone else at the same moment")
+            if on_approved is not None and changes.get("status") == "approved":
+                approved = (
+                    conn.execute(select(proposals).where(proposals.c.id == proposal_id)).mappings().one()
+                )
+                on_approved(conn, self._load(conn, dict(approved)))
         return self.get(proposal_id)
+
+    def list_by_status(
+        self, statuses: Sequence[ProposalStatus], *, untold: bool = False, limit: int = 100_000
+    ) -> builtins.list[Proposal]:
+        """Proposals in these states, oldest first; ``untold``: only those whose run was not yet told."""
+        query = (
+            select(proposals)
+            .where(proposals.c.status.in_(statuses))
+            .order_by(proposals.c.created_at)
+            .limit(limit)
+        )
+        if untold:
+            query = query.where(proposals.c.told_at.is_(None))
+        with self._engine.connect() as conn:
+            return self._load_many(conn, [dict(r) for r in conn.execute(query).mappings()])
+
+    def mark_told(self, proposal_id: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(proposals).where(proposals.c.id == proposal_id).values(told_at=_now()))
 
     def mark(
         self,
@@ -329,8 +378,10 @@ class ProposalStore:
         receipt: Receipt | None = None,
         error: str | None = None,
         only_from: tuple[ProposalStatus, ...] | None = None,
+        conn: Connection | None = None,
     ) -> bool:
-        """Move a proposal along its lifecycle (committing, committed, failed, expired)."""
+        """Move a proposal along its lifecycle (committing, committed, failed, expired); inside the
+        caller's transaction when ``conn`` is given."""
         values: dict[str, Any] = {"status": status, "updated_at": _now()}
         if receipt is not None:
             values["receipt"] = receipt.model_dump(mode="json")
@@ -339,8 +390,10 @@ class ProposalStore:
         query = update(proposals).where(proposals.c.id == proposal_id)
         if only_from is not None:
             query = query.where(proposals.c.status.in_(only_from))
-        with self._engine.begin() as conn:
+        if conn is not None:
             return bool(conn.execute(query.values(**values)).rowcount == 1)
+        with self._engine.begin() as own:
+            return bool(own.execute(query.values(**values)).rowcount == 1)
 
     @classmethod
     def _load(cls, conn: Any, row: dict[str, Any]) -> Proposal:
@@ -378,8 +431,26 @@ class ProposalStore:
                 if isinstance(row[key], str):  # some drivers hand JSON back as text
                     row[key] = json.loads(row[key])
             row.pop("tool_call_id", None)
+            row.pop("told_at", None)
             loaded.append(Proposal.model_validate(row))
         return loaded
+
+
+def add_missing_columns(engine: Engine, schema: MetaData) -> None:
+    """Add nullable columns a newer release introduced to an existing database (additive only).
+
+    ``create_all`` creates missing tables but never alters existing ones; until migrations are
+    managed by alembic this keeps a data directory from an earlier release usable."""
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in schema.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _aware(value: datetime) -> datetime:

@@ -6,15 +6,15 @@ Exit codes: 0 ok; 1 refused or failed (one line on stderr saying why); 2 usage e
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.settings import Settings, load_settings, shown
+from agent.cli_common import JsonFlag, T, UserOpt, emit, fail, guarded, service, settings_or_fail
+from agent.cli_pipeline import register as register_pipeline_commands
+from agent.settings import shown
 
 if TYPE_CHECKING:
     # LangGraph and LangChain take over a second to import: commands load them only when needed.
@@ -40,54 +40,6 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(threads_app, name="threads")
 app.add_typer(tools_app, name="tools")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
-UserOpt = Annotated[str, typer.Option("--user", "-u", help="who you are (a configured user id)")]
-T = TypeVar("T")
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except Exception as exc:  # pydantic's multi-line errors become one line for the user
-        fail(f"bad configuration: {str(exc).splitlines()[0]} — {' '.join(str(exc).split())[:300]}")
-
-
-@contextmanager
-def service() -> Iterator[AgentService]:
-    from agent.logs import configure_logging
-    from agent.service import build_service
-
-    settings = _settings()
-    configure_logging(settings.log_file, settings.log_level)
-    svc = guarded(lambda: build_service(settings))
-    try:
-        yield svc
-    finally:
-        svc.close()
-
-
-def guarded(action: Callable[[], T]) -> T:
-    """Run an action; a refusal or failure becomes one line on stderr and exit code 1."""
-    from agent.service import USER_ERRORS
-
-    try:
-        return action()
-    except USER_ERRORS as exc:
-        fail(str(exc))
-    except Exception as exc:
-        if os.environ.get("COUNTERSIGN_DEBUG"):
-            raise
-        fail(f"{type(exc).__name__}: {exc} (set COUNTERSIGN_DEBUG=1 for the traceback)")
-
-
-def emit(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def describe(proposal: Proposal, attention: str | None = None) -> str:
@@ -132,7 +84,7 @@ def seed(
     from erp_acl.legacy.adapter import legacy_engine
     from erp_acl.legacy.seed import erp_has_data, seed_legacy_erp
 
-    settings = _settings()
+    settings = settings_or_fail()
     engine = legacy_engine(settings.erp_database_url)
     try:
         if if_empty and not reset and erp_has_data(engine):
@@ -182,6 +134,9 @@ def chat(
             result = guarded(lambda: svc.chat(user, text, thread))
             emit(result.as_json()) if as_json else _print_chat(result)
             return
+        if svc.settings.workers == "embedded" and svc.pipeline is not None:
+            # The app runs its own writer, agent worker and standing jobs on the embedded defaults.
+            svc.pipeline.start(["all"])
         _repl(svc, user, thread)
 
 
@@ -337,6 +292,12 @@ def approve(
         typer.Option("--edit", help="change a field before approving: field=value (repeatable)"),
     ] = None,
     as_json: JsonFlag = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="seconds to wait for the ERP's answer when separate workers write (0: do not wait)"
+        ),
+    ] = 30.0,
 ) -> None:
     """Approve a pending proposal (optionally with edits); the write then commits exactly once."""
     from agent.edits import parse_edit_pairs
@@ -347,6 +308,7 @@ def approve(
             proposal = guarded(lambda: svc.decide(proposal_id, user, "edit", edits=edits))
         else:
             proposal = guarded(lambda: svc.decide(proposal_id, user, "approve"))
+        proposal = svc.wait_for_outcome(proposal.id, wait)
         emit(proposal.as_json()) if as_json else typer.echo(describe(proposal))
         if proposal.status == "failed":
             raise typer.Exit(1)
@@ -663,7 +625,7 @@ def audit_public_key() -> None:
     from agent.secrets import audit_signing_key
     from tools.audit import CheckpointSigner
 
-    typer.echo(CheckpointSigner.from_secret(audit_signing_key(_settings())).public_key_pem().strip())
+    typer.echo(CheckpointSigner.from_secret(audit_signing_key(settings_or_fail())).public_key_pem().strip())
 
 
 @audit_app.command("prune")
@@ -817,6 +779,9 @@ def mcp_serve(
             )
         typer.echo(f"Countersign MCP server for {user} at http://{host}:{port}/mcp (Ctrl-C stops)", err=True)
         guarded(lambda: serve_http(svc, user, host, port))
+
+
+register_pipeline_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

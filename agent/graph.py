@@ -1,17 +1,19 @@
 """The agent's state machine (LangGraph), read top to bottom in ``build_graph``.
 
     reason ──(read calls)──> read_tools ──> reason
-    reason ──(propose call)──> propose ──> await_approval ──approve──> commit ──> respond
-                                  │               └──reject──> report_rejection ──> reason
+    reason ──(propose call)──> propose ──> await_approval ──approve──> report_outcome ──> respond
+                                  │               └──reject/expire──> report_rejection ──> reason
                                   └──(refused)──> reason
 
 ``propose`` makes the idempotency key and fingerprint, computes the policy gate and files the
-proposal; it finishes and is checkpointed before ``await_approval`` pauses. A gate the policy
-lets run automatically (only where the agent's grant allows unattended commits) goes straight to
-``commit`` with the policy recorded as the decider. ``await_approval`` only calls ``interrupt``, because
-LangGraph re-runs a node from its first line on resume. ``commit`` reads the proposal from the
-approvals store (the authority on the decision and any edit) and writes once through the gateway;
-the ERP's ledger, not LangGraph, is the authority on whether the write happened.
+proposal; it finishes and is checkpointed before ``await_approval`` pauses. ``await_approval``
+only calls ``interrupt``, because LangGraph re-runs a node from its first line on resume.
+
+The graph never writes to the ERP. The decision that approves a proposal queues its command in the
+outbox in the same transaction (a gate the policy lets run automatically does so inside
+``propose``, with the policy recorded as the decider); the ERP writer applies it and the result
+consumer resumes the run once, with the outcome. ``report_outcome`` reads that outcome from the
+approvals store, the authority on the decision and on what landed.
 """
 
 from __future__ import annotations
@@ -30,21 +32,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
+from sqlalchemy.engine import Connection
 
 from agent.approvals import Evidence, Proposal, ProposalStore
 from agent.policy import Policy
 from agent.prompts import system_prompt
 from agent.records import decision_event, proposal_event
 from agent.users import Directory
-from erp_acl.commands import parse_command
-from erp_acl.errors import ErpError, ErpUnavailable
+from erp_acl.errors import ErpError
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
-from tools.observability import correlated, traced_node
+from tools.observability import traced_node
 from tools.rendering import content_digest, render_error, render_result
 from tools.security_log import AuditSink
-from tools.tokens import TokenRefused, write_binding
+from tools.tokens import TokenRefused
 
 AUTO_APPROVER = "policy:auto"
 
@@ -90,6 +92,8 @@ class GraphDeps:
     identities: Mapping[str, AgentIdentity]
     policy: Callable[[], Policy]
     audit: AuditSink
+    # Queues an approved proposal's command in the outbox, inside the approving transaction.
+    enqueue: Callable[[Connection, Proposal, str], None]
     today: Callable[[], date] = date.today
     now: Callable[[], datetime] = _utc_now
 
@@ -237,14 +241,11 @@ def build_graph(
                 check=lambda _: None,
                 satisfied=lambda *_: True,
                 reason=f"automatic under rule {gate.rule} of policy {gate.policy_version}",
+                on_approved=lambda conn, approved: deps.enqueue(conn, approved, who.actor),
             )
             deps.audit.append(decision_event(decided, AUTO_APPROVER, "approve", decided.approvals[-1].reason))
-        decision = (
-            ApprovalDecision(proposal_id=proposal.id, decision="approve", actor=AUTO_APPROVER, reason=None)
-            if gate.mode == "auto"
-            else None
-        )
-        return {"messages": replies, "pending": pending, "decision": decision}
+        # Approved or not, the run waits: for a person's decision, or for the ERP writer's result.
+        return {"messages": replies, "pending": pending, "decision": None}
 
     def await_approval(state: AgentState) -> dict[str, Any]:
         pending = state["pending"]
@@ -270,48 +271,23 @@ def build_graph(
             )
         return {"messages": [_error(pending["tool_call_id"], "", text)], "pending": None}
 
-    def commit(state: AgentState) -> dict[str, Any]:
+    def report_outcome(state: AgentState) -> dict[str, Any]:
         pending = state["pending"]
         assert pending is not None
         proposal = deps.store.get(pending["proposal_id"])
         call_id = pending["tool_call_id"]
         if proposal.status == "committed" and proposal.receipt is not None:
             return {"messages": [_committed(proposal.id, proposal.receipt, call_id)], "pending": None}
-        if proposal.status not in ("approved", "committing"):
-            text = f"proposal {proposal.id} is {proposal.status}; nothing was written"
-            return {"messages": [_error(call_id, "", text)], "pending": None}
-        with correlated(proposal_id=proposal.id, idempotency_key=proposal.idempotency_key):
-            return _commit(proposal, call_id, principal(state))
-
-    def _commit(proposal: Proposal, call_id: str, who: Principal) -> dict[str, Any]:
-        deps.store.mark(proposal.id, "committing", only_from=("approved", "committing"))
-        command = parse_command(proposal.payload)
-        # A just-in-time token for exactly this action: bound to this proposal, key and fingerprint.
-        token = deps.gateway.mint(
-            who,
-            deps.gateway.commit_audience(command.action),
-            write_binding(proposal.id, proposal.idempotency_key, proposal.fingerprint),
-        )
-        try:
-            receipt = deps.gateway.commit(
-                command,
-                proposal_id=proposal.id,
-                idempotency_key=proposal.idempotency_key,
-                fingerprint_=proposal.fingerprint,
-                principal=who,
-                token=token,
+        if proposal.status == "failed":
+            text = (
+                f"proposal {proposal.id} was approved but the ERP refused it: {proposal.error}. "
+                "Nothing was written."
             )
-        except ErpUnavailable:
-            raise  # transient: the run stops here and a retry resumes this node with the same key
-        except (ErpError, ToolError, TokenRefused) as exc:
-            deps.store.mark(proposal.id, "failed", error=str(exc))
-            text = f"proposal {proposal.id} was approved but the ERP refused it: {exc}. Nothing was written."
-            return {"messages": [_error(call_id, "", text)], "pending": None}
-        deps.store.mark(proposal.id, "committed", receipt=receipt)
-        return {
-            "messages": [_committed(proposal.id, receipt.model_dump(mode="json"), call_id)],
-            "pending": None,
-        }
+        else:
+            text = (
+                f"proposal {proposal.id} is {proposal.status}; the ERP writer has not reported a result yet"
+            )
+        return {"messages": [_error(call_id, "", text)], "pending": None}
 
     def respond(state: AgentState) -> dict[str, Any]:
         # Tools are not bound here: after a commit the model can only report, not act again.
@@ -326,13 +302,11 @@ def build_graph(
         return "read_tools"
 
     def after_propose(state: AgentState) -> str:
-        if not state.get("pending"):
-            return "reason"
-        return "commit" if state.get("decision") else "await_approval"
+        return "await_approval" if state.get("pending") else "reason"
 
     def after_decision(state: AgentState) -> str:
         decision = state.get("decision") or {}
-        return "commit" if decision.get("decision") in ("approve", "edit") else "report_rejection"
+        return "report_outcome" if decision.get("decision") in ("approve", "edit") else "report_rejection"
 
     graph = StateGraph(AgentState)
     graph.add_node("reason", traced_node("reason", reason))
@@ -340,16 +314,16 @@ def build_graph(
     graph.add_node("propose", traced_node("propose", propose))
     graph.add_node("await_approval", traced_node("await_approval", await_approval))
     graph.add_node("report_rejection", traced_node("report_rejection", report_rejection))
-    graph.add_node("commit", traced_node("commit", commit))
+    graph.add_node("report_outcome", traced_node("report_outcome", report_outcome))
     graph.add_node("respond", traced_node("respond", respond))
 
     graph.add_edge(START, "reason")
     graph.add_conditional_edges("reason", after_reason, ["read_tools", "propose", END])
     graph.add_edge("read_tools", "reason")
-    graph.add_conditional_edges("propose", after_propose, ["await_approval", "commit", "reason"])
-    graph.add_conditional_edges("await_approval", after_decision, ["commit", "report_rejection"])
+    graph.add_conditional_edges("propose", after_propose, ["await_approval", "reason"])
+    graph.add_conditional_edges("await_approval", after_decision, ["report_outcome", "report_rejection"])
     graph.add_edge("report_rejection", "reason")
-    graph.add_edge("commit", "respond")
+    graph.add_edge("report_outcome", "respond")
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer)
 

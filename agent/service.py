@@ -7,16 +7,21 @@ SQL themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from agent.approvals import (
     AlreadyDecided,
@@ -30,6 +35,11 @@ from agent.approvals import (
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.edits import EditError, apply_edits
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
+from agent.messaging.outbox import Outbox
+from agent.messaging.topology import COMMANDS
+from agent.pipeline.agent_worker import EventRun, recent_event_runs
+from agent.pipeline.messages import CommitCommand
+from agent.pipeline.writer import committed_result
 from agent.policy import (
     Approval,
     Gate,
@@ -47,11 +57,13 @@ from agent.policy import (
     suggest,
 )
 from agent.policy_changes import CHECKER_ROLE, PolicyChange, PolicyChangeNotFound, PolicyChangeStore
+from agent.reconcile import Discrepancy, Reconciler, RunReport
 from agent.records import decision_event, proposal_event
 from agent.settings import Settings, load_settings
 from agent.users import Directory, Role, UnknownUser, User, load_directory
+from erp_acl.commands import Command as ErpCommand
 from erp_acl.commands import parse_command
-from erp_acl.domain import Receipt
+from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
@@ -61,6 +73,9 @@ from tools.observability import correlated, traced_erp
 from tools.rendering import to_plain_json
 from tools.security_log import AuditSecurityLog
 from tools.tokens import TokenRefused
+
+if TYPE_CHECKING:
+    from agent.pipeline.runner import Pipeline
 
 log = logging.getLogger("countersign.service")
 
@@ -176,6 +191,7 @@ class AgentService:
         security: AuditSecurityLog,
         audit: AuditTrail,
         checkpointer: Any,
+        engine: Engine,
         today: Callable[[], date] = date.today,
         now: Callable[[], datetime] = _utc_now,
         on_close: Callable[[], None] | None = None,
@@ -190,6 +206,22 @@ class AgentService:
         self.policies = policies
         self.security = security
         self.audit = audit
+        self.engine = engine
+        self.outbox = Outbox(engine)
+        self.outbox.create_schema()
+        # Called when a write was queued; the pipeline wires itself in here (see agent.pipeline).
+        self.on_enqueued: Callable[[], None] = lambda: None
+        self.pipeline: Pipeline | None = None
+        self.reconciler = Reconciler(
+            engine=engine,
+            ledger=erp.ledger_entries,
+            documents=erp.landed_documents,
+            file_compensation=self._file_compensation if "reconciler" in self.identities else None,
+            confirm_landed=self._confirm_landed,
+            missing_after=timedelta(seconds=settings.reconcile_missing_after_seconds),
+            now=now,
+        )
+        self.reconciler.create_schema()
         self._today = today
         self._now = now
         self._on_close = on_close
@@ -204,6 +236,7 @@ class AgentService:
                 identities=self.identities,
                 policy=policies.effective,
                 audit=audit,
+                enqueue=self._enqueue,
                 today=today,
                 now=now,
             ),
@@ -229,28 +262,34 @@ class AgentService:
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.settings.recursion_limit}
 
-    def chat(self, user_id: str, text: str, thread_id: str | None = None) -> ChatResult:
+    def chat(
+        self, user_id: str, text: str, thread_id: str | None = None, *, title: str | None = None
+    ) -> ChatResult:
         """One user turn: runs the agent until it answers or files a proposal for approval."""
         result: ChatResult | None = None
-        for event in self.chat_stream(user_id, text, thread_id):
+        for event in self.chat_stream(user_id, text, thread_id, title=title):
             result = event.result or result
         assert result is not None
         return result
 
-    def chat_stream(self, user_id: str, text: str, thread_id: str | None = None) -> Iterator[ChatEvent]:
+    def chat_stream(
+        self, user_id: str, text: str, thread_id: str | None = None, *, title: str | None = None
+    ) -> Iterator[ChatEvent]:
         """The same turn as ``chat``, as events: reply text as it streams, each tool step, then
         a final ``done`` event carrying the ``ChatResult``."""
         user = self.user(user_id)
         if not text.strip():
             raise Refused("the message is empty")
         if thread_id is None:
-            thread_id = self.conversations.start(user.id, text).thread_id
+            thread_id = self.conversations.start(user.id, title or text).thread_id
         else:
             self.conversations.owned(thread_id, user.id)
             waiting = self._waiting_proposal(thread_id)
             if waiting is not None:
+                status = self.store.get(waiting).status
+                what = "the decision on" if status == "pending" else "the ERP's answer on"
                 raise Refused(
-                    f"conversation {thread_id} is waiting for the decision on {waiting}; start a new conversation"
+                    f"conversation {thread_id} is waiting for {what} {waiting}; start a new conversation"
                 )
         known = {p.id for p in self.store.list(thread_id=thread_id)}
         with correlated(thread_id=thread_id, on_behalf_of=user.id):
@@ -266,6 +305,8 @@ class AgentService:
         for mode, data in stream:
             yield from _events(mode, data)
         self.conversations.touch(thread_id)
+        if any(p.status == "approved" for p in self.store.list(thread_id=thread_id) if p.id not in known):
+            self.on_enqueued()  # approved automatically under the policy: its write is queued
         filed = [p for p in self.store.list(thread_id=thread_id) if p.id not in known]
         result = ChatResult(thread_id, self._reply(thread_id, filed), list(reversed(filed)))
         yield ChatEvent("done", text=result.reply, result=result)
@@ -274,6 +315,11 @@ class AgentService:
         waiting = self._waiting_proposal(thread_id)
         if waiting is not None:
             proposal = self.store.get(waiting)
+            if proposal.status in ("approved", "committing"):
+                return (
+                    f"Proposal {proposal.id} ({proposal.summary}) is approved and queued for the ERP; "
+                    "I will tell you here what landed."
+                )
             needs = Gate.from_json(proposal.gate).requirement()
             return (
                 f"I have filed proposal {proposal.id} for approval: {proposal.summary}. "
@@ -384,7 +430,7 @@ class AgentService:
             )
         if decision == "reject" and not (reason and reason.strip()):
             raise Refused("a rejection needs a reason")
-        interrupt_id = self._interrupt_for(proposal)
+        interrupt_id = self._interrupt_for(proposal)  # None only for a compensation (no conversation)
 
         def check(current: Proposal) -> None:
             self._check_decider(current, person, decision)
@@ -445,18 +491,73 @@ class AgentService:
             new_payload=new_payload,
             new_fingerprint=new_fingerprint,
             new_gate=new_gate,
+            on_approved=lambda conn, approved: self._enqueue(conn, approved, self._actor_of(approved)),
         )
         self._record_decision(updated, person.id, kind, reason, edits)
-        if updated.status in ("approved", "rejected"):
+        if updated.status == "rejected":
             # Only the decision that completed the gate gets here, so the run resumes exactly once.
             resume = ApprovalDecision(
-                proposal_id=proposal.id,
-                decision="reject" if updated.status == "rejected" else "approve",
-                actor=person.id,
-                reason=reason,
+                proposal_id=proposal.id, decision="reject", actor=person.id, reason=reason
             )
-            self._resume(updated, interrupt_id, resume)
+            self._tell(updated, interrupt_id, resume)
+        elif updated.status == "approved":
+            # The write is queued; the result consumer resumes the run once the ERP has answered.
+            self.on_enqueued()
         return self.store.get(proposal.id)
+
+    def wait_for_outcome(self, proposal_id: str, seconds: float) -> Proposal:
+        """The proposal once the ERP has answered for it, or as it stands after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            proposal = self.store.get(proposal_id)
+            if proposal.status not in ("approved", "committing") or time.monotonic() >= deadline:
+                return proposal
+            time.sleep(0.2)
+
+    def _enqueue(self, conn: Connection, proposal: Proposal, actor: str) -> None:
+        command = CommitCommand.of(proposal, actor)
+        self.outbox.add(
+            conn,
+            queue=COMMANDS,
+            body=command.model_dump(mode="json"),
+            subject=proposal.id,
+            message_id=command.message_id(),
+        )
+
+    def _actor_of(self, proposal: Proposal) -> str:
+        """The identity the run that filed this proposal acts as (it makes the write too)."""
+        if proposal.requester in self.agent_ids:
+            return proposal.requester  # filed by one of Countersign's own identities (reconciliation)
+        via = self.graph.get_state(self._config(proposal.thread_id)).values.get("via", "agent")
+        return self._identity(via).id
+
+    def resume_with_outcome(self, proposal: Proposal, wait_seconds: float = 30.0) -> bool:
+        """Resume the run waiting for this proposal now that the ERP has answered; False when no run
+        waits for it (already told, or a proposal filed outside a conversation)."""
+        deadline = time.monotonic() + wait_seconds
+        config = self._config(proposal.thread_id)
+        while True:
+            state = self.graph.get_state(config)
+            for pending in state.interrupts:
+                if isinstance(pending.value, dict) and pending.value.get("proposal_id") == proposal.id:
+                    last = proposal.current_approvals()[-1] if proposal.current_approvals() else None
+                    resume = ApprovalDecision(
+                        proposal_id=proposal.id,
+                        decision="approve",
+                        actor=last.actor if last else "",
+                        reason=last.reason if last else None,
+                    )
+                    self._resume(proposal, str(pending.id), resume)
+                    self.store.mark_told(proposal.id)
+                    return True
+            # An automatic approval queues the write inside ``propose``; the run pauses a moment
+            # later. Wait for that pause rather than miss it.
+            if not state.next or state.interrupts:
+                self.store.mark_told(proposal.id)  # nobody waits for this outcome
+                return False
+            if time.monotonic() > deadline:
+                return False  # the run is stuck mid-step: `countersign recover` continues it
+            time.sleep(0.05)
 
     def _record_decision(
         self, proposal: Proposal, actor: str, kind: str, reason: str | None, edits: dict[str, Any] | None
@@ -502,9 +603,17 @@ class AgentService:
                 Command(resume={interrupt_id: resume}), self._config(proposal.thread_id), durability="sync"
             )
 
-    def _interrupt_for(self, proposal: Proposal) -> str:
-        # Never resume a thread that is not waiting for exactly this proposal: LangGraph would
-        # silently start a fresh run on an unknown thread.
+    def _tell(self, proposal: Proposal, interrupt_id: str | None, resume: ApprovalDecision) -> None:
+        if interrupt_id is not None:
+            self._resume(proposal, interrupt_id, resume)
+        self.store.mark_told(proposal.id)
+
+    def _interrupt_for(self, proposal: Proposal) -> str | None:
+        # Never act on a proposal whose conversation is not waiting for exactly this proposal:
+        # it is forged or stale, and LangGraph would silently start a fresh run on an unknown
+        # thread. Compensations filed by reconciliation have no conversation (None).
+        if proposal.compensates is not None and proposal.requester in self.agent_ids:
+            return None
         for pending in self.graph.get_state(self._config(proposal.thread_id)).interrupts:
             value = pending.value
             if isinstance(value, dict) and value.get("proposal_id") == proposal.id:
@@ -525,6 +634,9 @@ class AgentService:
         reason = f"pending past {gate.expires_at:%Y-%m-%d %H:%M} UTC under rule {gate.rule}"
         try:
             interrupt_id = self._interrupt_for(proposal)
+        except Refused:
+            interrupt_id = None  # nobody waits; the proposal still expires
+        try:
             expired = self.store.decide(
                 proposal.id,
                 actor=EXPIRY_ACTOR,
@@ -538,38 +650,42 @@ class AgentService:
         resume = ApprovalDecision(
             proposal_id=proposal.id, decision="expire", actor=EXPIRY_ACTOR, reason=reason
         )
-        self._resume(expired, interrupt_id, resume)
+        self._tell(expired, interrupt_id, resume)
         return self.store.get(proposal.id)
 
     def recover(self) -> list[Proposal]:
-        """Finish approved proposals whose run stopped before it recorded the commit (a crash or
-        an ERP outage). Safe to repeat: the ERP ledger returns the stored receipt for a landed key."""
-        finished = []
-        for status in ("approved", "committing"):
-            for proposal in self.store.list(status=status):
-                config = self._config(proposal.thread_id)
-                state = self.graph.get_state(config)
-                waiting = [i for i in state.interrupts if isinstance(i.value, dict)]
-                if any(i.value.get("proposal_id") == proposal.id for i in waiting):
-                    last = proposal.approvals[-1]
-                    resume = ApprovalDecision(
-                        proposal_id=proposal.id, decision="approve", actor=last.actor, reason=last.reason
-                    )
-                    self._resume(proposal, str(waiting[0].id), resume)
-                elif "commit" in state.next:
-                    with correlated(
-                        thread_id=proposal.thread_id,
-                        proposal_id=proposal.id,
-                        idempotency_key=proposal.idempotency_key,
-                    ):
-                        self.graph.invoke(None, config, durability="sync")
-                else:
-                    receipt = self.gateway.receipt_for(proposal.idempotency_key)
-                    if receipt is not None:
-                        self.store.mark(proposal.id, "committed", receipt=receipt)
-                finished.append(self.store.get(proposal.id))
+        """Finish what a crash or an outage left half done; safe to repeat.
+
+        - an approved write whose result never came back is queued again under its own key (the
+          ERP's ledger turns a write that did land into its stored receipt, never a second one);
+        - an approved proposal from before the queue existed gets its outbox row;
+        - a finished proposal whose run still waits is told its outcome;
+        - a run that stopped between nodes is continued;
+        - every write in the ERP ledger gets its audit record.
+        """
+        touched: dict[str, Proposal] = {}
+        for proposal in self.store.list_by_status(("approved", "committing")):
+            if not self.outbox.has_subject(proposal.id):
+                with self.engine.begin() as conn:
+                    self._enqueue(conn, proposal, self._actor_of(proposal))
+            touched[proposal.id] = proposal
+        self.outbox.republish_unfinished()
+        self.on_enqueued()
+        for proposal in self.store.list_by_status(("committed", "failed"), untold=True):
+            config = self._config(proposal.thread_id)
+            state = self.graph.get_state(config)
+            if any(
+                isinstance(i.value, dict) and i.value.get("proposal_id") == proposal.id
+                for i in state.interrupts
+            ):
+                self.resume_with_outcome(proposal)
+                touched[proposal.id] = proposal
+            elif "report_outcome" in state.next:
+                with correlated(thread_id=proposal.thread_id, proposal_id=proposal.id):
+                    self.graph.invoke(None, config, durability="sync")
+                touched[proposal.id] = proposal
         self.backfill_commit_records()
-        return finished
+        return [self.store.get(pid) for pid in touched]
 
     # ---- audit ------------------------------------------------------------------------------
 
@@ -729,7 +845,112 @@ class AgentService:
             )
             denied = refusal["error_type"] == AccessDenied.__name__
             raise (AccessDenied if denied else Refused)(refusal["message"])
+        if filed[0].status == "approved":
+            self.on_enqueued()  # approved automatically under the policy: its write is queued
+            return self.store.get(filed[0].id)
         return filed[0]
+
+    # ---- reconciliation ---------------------------------------------------------------------
+
+    def reconcile(self, progress: Callable[[str], None] = lambda _: None) -> RunReport:
+        """One reconciliation pass: intended writes against what the ERP holds (see agent.reconcile)."""
+        return self.reconciler.run(progress)
+
+    def reconcile_quietly(self) -> None:
+        report = self.reconcile()
+        log.info(report.line())
+
+    def discrepancies(self, *, include_resolved: bool = False) -> list[Discrepancy]:
+        return self.reconciler.discrepancies(include_resolved=include_resolved)
+
+    def _confirm_landed(self, proposal_id: str, entry: LedgerEntry) -> None:
+        """A write the ledger shows landed but whose result never came back: record it from the
+        ledger (the authority) and tell the waiting run."""
+        assert entry.receipt is not None and self.pipeline is not None
+        proposal = self.store.get(proposal_id)
+        if self.pipeline.results.record(committed_result(proposal, entry.receipt)):
+            self.resume_with_outcome(self.store.get(proposal_id))
+
+    def _file_compensation(self, discrepancy: Discrepancy, command: ErpCommand, erp_key: str | None) -> str:
+        """File the compensating proposal of a discrepancy as the reconciler's own identity; the
+        policy gates it like any write. A re-send keeps the original key, versions and fingerprint."""
+        identity = self.identities["reconciler"]
+        principal = Principal(identity.id, identity.id)
+        token = self.gateway.mint(principal, self.gateway.check_audience(command.action))
+        based_on = command.based_on if erp_key is not None else None
+        prepared = self.gateway.recheck(command.action, command, based_on, principal, token, self._today())
+        gate = self.policies.effective().gate_for(
+            prepared.action, prepared.amount.amount, now=self._now(), unattended_allowed=False
+        )
+        proposal = self.store.create(
+            thread_id=f"reconcile-{discrepancy.id}",
+            tool_call_id=discrepancy.id,
+            action=prepared.action,
+            summary=f"[compensates {discrepancy.kind} {discrepancy.id}] {prepared.command.summary()}",
+            payload=prepared.command.model_dump(mode="json"),
+            idempotency_key=str(uuid.uuid4()),
+            fingerprint=prepared.fingerprint,
+            requester=identity.id,
+            evidence=[],
+            gate=gate.as_json(),
+            compensates=discrepancy.id,
+            erp_key=erp_key,
+        )
+        self.audit.append(
+            proposal_event(
+                "proposal",
+                proposal,
+                actor=identity.id,
+                tool=f"reconcile:{discrepancy.kind}",
+                gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
+                details={
+                    "discrepancy": discrepancy.id,
+                    "finding": discrepancy.detail,
+                    "action": proposal.action,
+                    "summary": proposal.summary,
+                    "payload": proposal.payload,
+                },
+            )
+        )
+        return proposal.id
+
+    # ---- events -----------------------------------------------------------------------------
+
+    def run_for_event(self, owner: str, text: str, title: str) -> tuple[str, list[str]]:
+        """Start one agent run for an ERP event, on behalf of its owner, in a new conversation."""
+        result = self.chat(owner, text, title=title)
+        return result.thread_id, [p.id for p in result.proposals]
+
+    def event_runs(self, limit: int = 50) -> list[EventRun]:
+        """The latest ERP events the agent worker handled, newest first."""
+        return recent_event_runs(self.engine, limit)
+
+    def queue_status(self) -> dict[str, Any]:
+        """What waits in the outbox and the queues, and what was dead-lettered (with reasons)."""
+        from agent.messaging.topology import QUEUES
+        from agent.settings import shown
+
+        assert self.pipeline is not None
+        bus = self.pipeline.bus
+        return {
+            "broker": shown(self.settings.message_broker_url),
+            "outbox": dataclasses.asdict(self.outbox.stats()),
+            "queues": {
+                queue: {
+                    "ready": bus.size(queue),
+                    "dead_letters": [
+                        {
+                            "message_id": d.message_id,
+                            "error": d.headers.get("x-error", ""),
+                            "attempts": d.headers.get("x-attempts", d.attempts),
+                            "body": d.body,
+                        }
+                        for d in bus.dead_letters(queue)
+                    ],
+                }
+                for queue in QUEUES
+            },
+        }
 
     def close(self) -> None:
         if self._on_close is not None:
@@ -751,7 +972,10 @@ def build_service(
     from agent.checkpoints import open_sqlite_saver
     from agent.composition import open_app_engine, open_erp
     from agent.logs import configure_structlog
+    from agent.messaging.bus import Bus
+    from agent.messaging.pacer import WritePacer
     from agent.models import make_chat_model
+    from agent.pipeline.runner import Pipeline
     from agent.policy import load_policy
     from agent.secrets import audit_signing_key, token_signing_key
     from agent.telemetry import configure_tracing
@@ -783,6 +1007,8 @@ def build_service(
     trail.create_schema()
     security = AuditSecurityLog(trail)
     saver = open_sqlite_saver(settings.checkpoint_file)
+    pacer = WritePacer(engine, writes_per_second=settings.writer_max_writes_per_second)
+    pacer.create_schema()
     erp = traced_erp(erp if erp is not None else open_erp(settings))
     gateway = Gateway(
         erp,
@@ -792,13 +1018,10 @@ def build_service(
         audit=trail,
         limiter=TokenBucket(settings.erp_rate_per_second, settings.erp_burst),
         read_retries=settings.erp_read_retries,
+        pace_writes=pacer.acquire,
     )
 
-    def close() -> None:
-        saver.conn.close()
-        engine.dispose()
-
-    return AgentService(
+    service = AgentService(
         settings=settings,
         gateway=gateway,
         erp=erp,
@@ -811,7 +1034,22 @@ def build_service(
         security=security,
         audit=trail,
         checkpointer=saver,
+        engine=engine,
         today=today,
         now=now,
-        on_close=close,
     )
+    bus = Bus(
+        settings.message_broker_url, max_attempts=settings.queue_max_attempts, prefix=settings.queue_prefix
+    )
+    pipeline = Pipeline(service, bus)
+    service.pipeline = pipeline
+    service.on_enqueued = pipeline.kick
+
+    def close() -> None:
+        pipeline.stop()
+        bus.close()
+        saver.conn.close()
+        engine.dispose()
+
+    service._on_close = close
+    return service

@@ -7,6 +7,7 @@ their SDK users already know. Secrets are ``SecretStr``: never logged, never put
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +80,42 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=400, description="audit records are kept at least this long; never below 183 (six months)"
     )
+    # ---- the pipeline: outbox -> commands queue -> ERP writer -> results; ERP events -> agent ----
+    broker_url: SecretStr | None = Field(
+        default=None,
+        description="message broker: amqp://user:pass@host:5672/vhost for RabbitMQ; "
+        "default: the embedded queue (kombu's SQL transport on SQLite in data_dir)",
+    )
+    queue_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]{0,64}$",
+        description="prefix of every queue and exchange name: several installations on one broker",
+    )
+    workers: Literal["embedded", "external"] = Field(
+        default="embedded",
+        description="embedded: the app runs the writer, agent and reconciliation itself and one-shot "
+        "commands finish their own queued work; external: `countersign worker` processes do",
+    )
+    writer_max_writes_per_second: float = Field(
+        default=5.0, ge=0, description="writes the ERP receives per second, across every writer; 0 = no limit"
+    )
+    writer_concurrency: int = Field(default=2, ge=1, le=64, description="writes in flight per writer process")
+    queue_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="deliveries of a failing message before it is dead-lettered"
+    )
+    outbox_redeliver_after_seconds: float = Field(
+        default=300, gt=0, description="an approved write with no result after this long is sent again"
+    )
+    events_file: Path | None = Field(
+        default=None, description="who acts on which ERP event (TOML); default: the demo owners"
+    )
+    events_scan_seconds: float = Field(default=5, gt=0, description="how often the ERP is scanned for events")
+    reconcile_interval_seconds: float = Field(
+        default=60, gt=0, description="how often the standing reconciliation job runs"
+    )
+    reconcile_missing_after_seconds: float = Field(
+        default=600, gt=0, description="an approved write not landed after this long is reported missing"
+    )
     otel_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; unset = off",
@@ -116,6 +153,12 @@ class Settings(BaseSettings):
     @property
     def checkpoint_file(self) -> Path:
         return self.checkpoint_path or self.data_dir / "checkpoints.db"
+
+    @property
+    def message_broker_url(self) -> str:
+        if self.broker_url is not None:
+            return self.broker_url.get_secret_value()
+        return f"sqla+sqlite:///{(self.data_dir / 'queue.db').resolve()}"
 
     @property
     def log_file(self) -> Path:

@@ -38,15 +38,21 @@ class ExpectedLine(NamedTuple):
     unit_price: Decimal | None
 
 
+# Both builders take documents the domain model has already validated, so they construct without
+# validating again: reconciliation streams a hundred thousand of them per pass.
+
+
 def landed_purchase_order(order: PurchaseOrder) -> LandedDocument:
-    return LandedDocument(
+    return LandedDocument.model_construct(
         reference=order.reference,
         document_type=PURCHASE_ORDER,
         document_id=order.number,
         status=order.status.value,
         amount=order.total.amount,
         lines=tuple(
-            LandedLine(code=line.product_code, quantity=line.quantity, unit_price=line.unit_price.amount)
+            LandedLine.model_construct(
+                code=line.product_code, quantity=line.quantity, unit_price=line.unit_price.amount
+            )
             for line in order.lines
         ),
         created_on=order.issued_on,
@@ -54,14 +60,16 @@ def landed_purchase_order(order: PurchaseOrder) -> LandedDocument:
 
 
 def landed_journal_entry(entry: JournalEntry) -> LandedDocument:
-    return LandedDocument(
+    return LandedDocument.model_construct(
         reference=entry.reference,
         document_type=JOURNAL_ENTRY,
         document_id=entry.number,
         status=POSTED,
         amount=money(sum((line.debit.amount for line in entry.lines), Decimal("0"))).amount,
         lines=tuple(
-            LandedLine(code=line.account_code, quantity=line.debit.amount, unit_price=line.credit.amount)
+            LandedLine.model_construct(
+                code=line.account_code, quantity=line.debit.amount, unit_price=line.credit.amount
+            )
             for line in entry.lines
         ),
         created_on=entry.entry_date,

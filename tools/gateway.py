@@ -135,8 +135,12 @@ class Gateway:
         read_retries: int = 2,
         retry_backoff_seconds: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        pace_writes: Callable[[], None] | None = None,
     ) -> None:
+        """``pace_writes`` waits for the next write slot the ERP allows (shared by every writer
+        thread and process); ``limiter`` bounds this process's calls of every kind."""
         self._erp = erp
+        self._pace_writes = pace_writes
         self._identities = {identity.id: identity for identity in identities.values()}
         self._tokens = tokens
         self._recorder = recorder
@@ -267,6 +271,8 @@ class Gateway:
                 "token_expires": claims.get("exp"),
             }
             self._throttle(principal, audience)
+            if self._pace_writes is not None:
+                self._pace_writes()  # the ERP's own pace, shared by every writer: last, right before the write
             written = {
                 "proposal_id": proposal_id,
                 "idempotency_key": idempotency_key,

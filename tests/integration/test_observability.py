@@ -71,15 +71,16 @@ def test_spans_link_graph_nodes_gateway_calls_and_erp_calls_by_the_same_ids(
     assert {
         "graph.reason",
         "graph.propose",
-        "graph.commit",
+        "pipeline.write",
+        "graph.report_outcome",
         "gateway.search_products",
         "erp.search_products",
     } <= names
     gateway_commit = next(s for s in finished if s.name == "gateway.commit:create_purchase_order")
     erp_apply = next(s for s in finished if s.name == "erp.apply")
-    graph_commit = next(s for s in finished if s.name == "graph.commit")
+    writer = next(s for s in finished if s.name == "pipeline.write")
     assert erp_apply.parent is not None and erp_apply.parent.span_id == gateway_commit.context.span_id
-    assert gateway_commit.parent is not None and gateway_commit.parent.span_id == graph_commit.context.span_id
+    assert gateway_commit.parent is not None and gateway_commit.parent.span_id == writer.context.span_id
     for span in (gateway_commit, erp_apply):
         assert span.attributes is not None
         assert span.attributes["proposal_id"] == proposal.id

@@ -136,8 +136,9 @@ def test_twenty_concurrent_approvals_in_threads_make_exactly_one_document(servic
     assert len(documents_with(service.erp, proposal.idempotency_key)) == 1
 
 
-class SimulatedCrash(RuntimeError):
-    """Stands for the process dying right after the ERP accepted the write."""
+class SimulatedCrash(BaseException):
+    """Stands for the process dying right after the ERP accepted the write: like a real death it
+    is not an error the writer can catch and retry, so the delivery is never acknowledged."""
 
 
 class CrashAfterWrite:

@@ -1,0 +1,89 @@
+"""Which user the agent acts for on each kind of ERP event, and the request each run starts with."""
+
+from __future__ import annotations
+
+import math
+import string
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agent.users import Directory
+
+GENERIC_FIELDS = frozenset({"summary", "subject", "cost_center", "order_quantity"})
+
+
+class EventConfigError(ValueError):
+    """The events file is wrong; the message says where, in one line."""
+
+
+@dataclass(frozen=True)
+class EventRoute:
+    kind: str
+    owner: str
+    request: str
+    enabled: bool = True
+
+    def render(self, *, summary: str, subject: str, facts: dict[str, str], cost_center: str | None) -> str:
+        """The run's opening message; the event's summary alone when a named fact is missing."""
+        values: dict[str, Any] = {
+            **facts,
+            "summary": summary,
+            "subject": subject,
+            "cost_center": cost_center or "",
+            "order_quantity": order_quantity(facts),
+        }
+        needed = _fields(self.request)
+        if any(values.get(name) in (None, "") for name in needed):
+            return f"Please look into this and tell me what you find. The ERP reports: {summary}"
+        return self.request.format(**values)
+
+
+def order_quantity(facts: dict[str, str]) -> str:
+    """Enough to bring available stock back to twice the reorder point (a simple order-up-to rule)."""
+    try:
+        available = Decimal(facts["available"])
+        reorder_point = Decimal(facts["reorder_point"])
+    except (KeyError, InvalidOperation):
+        return ""
+    needed = reorder_point * 2 - available
+    return str(max(1, math.ceil(needed))) if needed > 0 else ""
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def load_event_routes(path: Path | None, directory: Directory) -> dict[str, EventRoute]:
+    origin = str(path) if path is not None else "the demo events file"
+    if path is None:
+        text = resources.files("agent.config").joinpath("events.toml").read_text(encoding="utf-8")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EventConfigError(f"cannot read events file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EventConfigError(f"{origin} is not valid TOML: {exc}") from None
+    routes: dict[str, EventRoute] = {}
+    for kind, entry in data.get("events", {}).items():
+        owner = str(entry.get("owner", ""))
+        if owner not in directory.ids():
+            raise EventConfigError(f"{origin}: events.{kind}.owner {owner!r} is not a configured user")
+        request = str(entry.get("request", "")).strip()
+        if not request:
+            raise EventConfigError(f"{origin}: events.{kind} has no request")
+        try:
+            fields = _fields(request)
+        except ValueError as exc:
+            raise EventConfigError(f"{origin}: events.{kind}.request: {exc}") from None
+        bad = sorted(f for f in fields if not f.isidentifier())
+        if bad:
+            raise EventConfigError(f"{origin}: events.{kind}.request has unusable placeholders {bad}")
+        routes[kind] = EventRoute(kind, owner, request, bool(entry.get("enabled", True)))
+    return routes

@@ -1,0 +1,553 @@
+"""Reconciliation: what Countersign meant to write against what the ERP actually holds.
+
+One pass reads three sets in bulk — the intended writes (approved proposals, from the app
+database), the ERP's idempotency ledger, and every ERP document that carries an agent key in its
+reference field — and joins them in memory by key (a hash join; no query per intent). It finds:
+
+- **missing**: approved, but nothing landed under its key after ``missing_after``;
+- **duplicate**: two or more live ERP documents carry one intent's key (a legacy retry, a
+  manual re-entry that copied the reference);
+- **divergent**: the document landed with other lines or amounts than the approved command;
+- **orphan**: a document (or ledger entry) claims an agent key that no proposal has.
+
+Each discrepancy is stored once (seen again, it is only re-dated) and gets one compensating
+proposal — a cancellation of a duplicate or divergent order, a reversing journal entry, a re-send
+of the missing command under its original key — filed as the reconciler's own identity and gated
+by the policy like any write. An intent whose key did land but whose result never came back is
+not a discrepancy: the pass marks it committed from the ledger (the authority) and tells its run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
+
+from agent.approvals import metadata, proposals
+from erp_acl.commands import CancelPurchaseOrder, Command, JournalLineSpec, PostJournalEntry, parse_command
+from erp_acl.domain import LandedDocument, LedgerEntry
+from erp_acl.landing import divergence
+
+DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan"]
+KINDS: tuple[DiscrepancyKind, ...] = ("missing", "duplicate", "divergent", "orphan")
+INTENDED = ("approved", "committing", "committed")
+
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("intents", Integer, nullable=False, default=0),
+    Column("ledger_entries", Integer, nullable=False, default=0),
+    Column("documents", Integer, nullable=False, default=0),
+    Column("found", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("healed", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+)
+
+discrepancies = Table(
+    "discrepancies",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    # kind + key + documents: the same problem seen by a later pass is the same row.
+    Column("identity", String(200), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False, index=True),
+    Column("idempotency_key", String(64), nullable=False, index=True),
+    Column("proposal_id", String(32), nullable=True),
+    Column("action", String(64), nullable=True),
+    Column("document_type", String(32), nullable=True),
+    Column("document_ids", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False),
+    # open: reported; compensating: a compensation waits or runs; resolved: gone from the ERP's view
+    Column("status", String(16), nullable=False, index=True),
+    Column("compensation_id", String(32), nullable=True),
+    Column("compensation_note", Text, nullable=True),
+    Column("first_run", Integer, nullable=False),
+    Column("last_run", Integer, nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+)
+
+
+class Discrepancy(BaseModel):
+    id: str
+    kind: DiscrepancyKind
+    idempotency_key: str
+    proposal_id: str | None
+    action: str | None
+    document_type: str | None
+    document_ids: list[str]
+    detail: str
+    status: str
+    compensation_id: str | None
+    compensation_note: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+
+class RunReport(BaseModel):
+    run_id: int
+    started_at: datetime
+    finished_at: datetime | None
+    intents: int
+    ledger_entries: int
+    documents: int
+    found: int
+    new: int
+    healed: int
+    error: str | None = None
+
+    def line(self) -> str:
+        seconds = (self.finished_at - self.started_at).total_seconds() if self.finished_at else 0.0
+        return (
+            f"reconciliation #{self.run_id}: {self.intents} intents, {self.ledger_entries} ledger entries, "
+            f"{self.documents} keyed documents checked in {seconds:.2f} s; {self.found} discrepancies "
+            f"({self.new} new), {self.healed} landed writes confirmed from the ledger"
+        )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An approved proposal as reconciliation needs it (a narrow row, not the whole proposal)."""
+
+    proposal_id: str
+    status: str
+    key: str
+    action: str
+    payload: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: DiscrepancyKind
+    key: str
+    detail: str
+    proposal_id: str | None = None
+    action: str | None = None
+    documents: tuple[LandedDocument, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        ids = ",".join(sorted(d.document_id for d in self.documents))
+        return f"{self.kind}|{self.key}|{ids}"[:200]
+
+
+@dataclass
+class Comparison:
+    findings: list[Finding] = field(default_factory=list)
+    landed_unconfirmed: list[tuple[Intent, LedgerEntry]] = field(default_factory=list)
+
+
+def compare(
+    intents: Iterable[Intent],
+    ledger: Iterable[LedgerEntry],
+    documents: Iterable[LandedDocument],
+    *,
+    now: datetime,
+    missing_after: timedelta,
+) -> Comparison:
+    """The pure heart of a pass: three bulk sets in, findings out (hash joins by key)."""
+    everything = list(intents)
+    by_key: dict[str, Intent] = {}
+    for intent in everything:
+        # A re-send shares its original's key: the one further along speaks for the intent.
+        if intent.key not in by_key or intent.status == "committed":
+            by_key[intent.key] = intent
+    entries = {entry.idempotency_key: entry for entry in ledger}
+    docs: dict[str, list[LandedDocument]] = defaultdict(list)
+    for document in documents:
+        docs[document.reference].append(document)
+    result = Comparison()
+    for key, intent in by_key.items():
+        entry = entries.get(key)
+        if entry is None or entry.receipt is None:
+            overdue = now - intent.updated_at >= missing_after
+            if intent.status == "committed" or overdue:
+                detail = (
+                    "recorded as committed but the ERP ledger has no entry for its key"
+                    if intent.status == "committed"
+                    else f"approved {_age(now - intent.updated_at)} ago and not landed in the ERP"
+                )
+                result.findings.append(Finding("missing", key, detail, intent.proposal_id, intent.action))
+            continue
+        live = [d for d in docs.get(key, []) if not d.cancelled]
+        receipt_id = entry.receipt.document_id
+        if len(live) > 1:
+            extra = tuple(d for d in live if d.document_id != receipt_id) or tuple(live[1:])
+            ids = ", ".join(d.document_id for d in extra)
+            detail = (
+                f"{len(live)} live {live[0].document_type} documents carry one key: {receipt_id} and {ids}"
+            )
+            result.findings.append(
+                Finding("duplicate", key, detail, intent.proposal_id, intent.action, extra)
+            )
+        for document in live:
+            if _plainly_matches(intent.payload, document):
+                continue  # the common case, decided without building the command
+            command = _command(intent.payload)
+            difference = (
+                divergence(command, document) if command is not None else "the command cannot be read"
+            )
+            if difference is not None:
+                result.findings.append(
+                    Finding("divergent", key, difference, intent.proposal_id, intent.action, (document,))
+                )
+    for intent in everything:
+        entry = entries.get(intent.key)
+        if intent.status in ("approved", "committing") and entry is not None and entry.receipt is not None:
+            result.landed_unconfirmed.append((intent, entry))
+    for key, landed in docs.items():
+        if key in by_key:
+            continue
+        claiming = tuple(d for d in landed if not d.cancelled)
+        if claiming:
+            ids = ", ".join(d.document_id for d in claiming)
+            detail = f"{claiming[0].document_type} {ids} carries agent key {key}, which no proposal has"
+            result.findings.append(Finding("orphan", key, detail, documents=claiming))
+    for key, entry in entries.items():
+        if key not in by_key and key not in docs and entry.receipt is not None:
+            detail = f"the ERP ledger holds a {entry.action} under key {key}, which no proposal has"
+            result.findings.append(Finding("orphan", key, detail, action=entry.action))
+    return result
+
+
+def _plainly_matches(payload: dict[str, Any], document: LandedDocument) -> bool:
+    """A sound shortcut: True only when the raw payload's lines are exactly the landed lines (as
+    ``divergence`` would also find); anything else is left to ``divergence`` to explain."""
+    lines = payload.get("lines")
+    action = payload.get("action")
+    if not isinstance(lines, list):
+        return False
+    try:
+        if action == "create_purchase_order" and document.document_type == "purchase_order":
+            wanted = Counter((str(x["product_code"]), Decimal(str(x["quantity"]))) for x in lines)
+            if wanted != Counter((line.code, line.quantity) for line in document.lines):
+                return False
+            priced = {
+                (str(x["product_code"]), Decimal(str(x["quantity"])), Decimal(str(x["unit_price"])))
+                for x in lines
+                if x.get("unit_price") is not None
+            }
+            return priced <= {(line.code, line.quantity, line.unit_price) for line in document.lines}
+        if action == "post_journal_entry" and document.document_type == "journal_entry":
+            posted = Counter(
+                (str(x["account_code"]), Decimal(str(x.get("debit", 0))), Decimal(str(x.get("credit", 0))))
+                for x in lines
+            )
+            return posted == Counter((line.code, line.debit, line.credit) for line in document.lines)
+    except (KeyError, TypeError, ArithmeticError):
+        return False
+    return False
+
+
+def _command(payload: dict[str, Any]) -> Command | None:
+    try:
+        return parse_command(payload)
+    except ValueError:
+        return None
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def compensation_for(
+    finding: Finding, intent_payload: dict[str, Any] | None
+) -> tuple[Command, str | None] | str:
+    """The compensating command for a finding (and the ERP key it must be written under), or why
+    there is none."""
+    if finding.kind == "missing":
+        if intent_payload is None:
+            return "the approved command cannot be read back"
+        command = _command(intent_payload)
+        if command is None:
+            return "the approved command cannot be read back"
+        return command, finding.key  # a re-send under the original key can never land twice
+    if not finding.documents:
+        return "nothing in the ERP to reverse: only a ledger entry claims the key; check it by hand"
+    document = finding.documents[0]
+    why = {
+        "duplicate": f"duplicate of the write under key {finding.key}",
+        "divergent": f"landed differently from the approved command: {finding.detail}",
+        "orphan": f"carries agent key {finding.key}, which no proposal has",
+    }[finding.kind]
+    if document.document_type == "purchase_order":
+        return CancelPurchaseOrder(order_number=document.document_id, reason=why[:200]), None
+    if document.document_type == "journal_entry":
+        return reversing_entry(document, why), None
+    return f"no compensation is defined for a {document.document_type}"
+
+
+def reversing_entry(document: LandedDocument, why: str) -> PostJournalEntry:
+    """A journal entry that swaps every debit and credit of the landed one."""
+    lines = [
+        JournalLineSpec(account_code=line.code, debit=line.credit, credit=line.debit)
+        for line in document.lines
+    ]
+    return PostJournalEntry(
+        entry_date=datetime.now(UTC).date(),
+        description=f"Reversal of journal entry {document.document_id}: {why}"[:200],
+        lines=lines,
+    )
+
+
+# (finding, command, erp key) -> id of the compensating proposal filed
+FileCompensation = Callable[[Discrepancy, Command, str | None], str]
+
+
+class Reconciler:
+    """Runs passes and keeps their findings in the app database."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        ledger: Callable[[], Iterable[LedgerEntry]],
+        documents: Callable[[], Iterable[LandedDocument]],
+        file_compensation: FileCompensation | None,
+        confirm_landed: Callable[[str, LedgerEntry], None],
+        missing_after: timedelta,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._engine = engine
+        self._ledger = ledger
+        self._documents = documents
+        self._file = file_compensation
+        self._confirm = confirm_landed
+        self._missing_after = missing_after
+        self._now = now
+
+    def create_schema(self) -> None:
+        metadata.create_all(self._engine, tables=[reconciliation_runs, discrepancies])
+
+    def run(self, progress: Callable[[str], None] = lambda _: None) -> RunReport:
+        started = self._now()
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                insert(reconciliation_runs).values(started_at=started)
+            ).inserted_primary_key
+            assert inserted is not None
+            run_id = int(inserted[0])
+        try:
+            progress("reading intended writes")
+            intents = self._intents()
+            progress(f"{len(intents)} intents; reading the ERP ledger")
+            ledger = list(self._ledger())
+            progress(f"{len(ledger)} ledger entries; reading keyed ERP documents")
+            documents = list(self._documents())
+            progress(f"{len(documents)} documents; comparing")
+            comparison = compare(
+                intents, ledger, documents, now=self._now(), missing_after=self._missing_after
+            )
+            for intent, entry in comparison.landed_unconfirmed:
+                self._confirm(intent.proposal_id, entry)
+            payloads = {i.key: i.payload for i in intents}
+            new = self._store(run_id, comparison.findings, payloads, progress)
+            report = dict(
+                intents=len(intents),
+                ledger_entries=len(ledger),
+                documents=len(documents),
+                found=len(comparison.findings),
+                new=new,
+                healed=len(comparison.landed_unconfirmed),
+            )
+        except Exception as exc:
+            self._finish(run_id, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise
+        self._finish(run_id, **report)
+        return self.report(run_id)
+
+    def _intents(self) -> list[Intent]:
+        columns = (
+            proposals.c.id,
+            proposals.c.status,
+            proposals.c.idempotency_key,
+            proposals.c.erp_key,
+            proposals.c.action,
+            proposals.c.payload,
+            proposals.c.updated_at,
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(*columns).where(proposals.c.status.in_(INTENDED))).all()
+        return [
+            Intent(
+                row.id,
+                row.status,
+                row.erp_key or row.idempotency_key,
+                row.action,
+                row.payload if isinstance(row.payload, dict) else _json(row.payload),
+                _aware(row.updated_at),
+            )
+            for row in rows
+        ]
+
+    def _store(
+        self,
+        run_id: int,
+        findings: list[Finding],
+        payloads: dict[str, dict[str, Any]],
+        progress: Callable[[str], None],
+    ) -> int:
+        now = self._now()
+        with self._engine.connect() as conn:
+            known = {
+                row.identity: row.id
+                for row in conn.execute(
+                    select(discrepancies.c.identity, discrepancies.c.id).where(
+                        discrepancies.c.resolved_at.is_(None)
+                    )
+                )
+            }
+        seen_ids = {known[f.identity] for f in findings if f.identity in known}
+        fresh = [f for f in findings if f.identity not in known]
+        with self._engine.begin() as conn:
+            if seen_ids:
+                conn.execute(
+                    update(discrepancies)
+                    .where(discrepancies.c.id.in_(seen_ids))
+                    .values(last_run=run_id, last_seen_at=now)
+                )
+            # Gone from the ERP's view since the last pass: settled (by a compensation or by hand).
+            conn.execute(
+                update(discrepancies)
+                .where(discrepancies.c.resolved_at.is_(None), discrepancies.c.id.not_in(seen_ids))
+                .values(status="resolved", resolved_at=now)
+            )
+            for finding in fresh:
+                conn.execute(
+                    insert(discrepancies).values(
+                        id="D-" + uuid.uuid4().hex[:10],
+                        identity=finding.identity,
+                        kind=finding.kind,
+                        idempotency_key=finding.key,
+                        proposal_id=finding.proposal_id,
+                        action=finding.action,
+                        document_type=finding.documents[0].document_type if finding.documents else None,
+                        document_ids=",".join(d.document_id for d in finding.documents),
+                        detail=finding.detail,
+                        status="open",
+                        first_run=run_id,
+                        last_run=run_id,
+                        first_seen_at=now,
+                        last_seen_at=now,
+                    )
+                )
+        if fresh:
+            progress(f"{len(fresh)} new discrepancies; filing compensations")
+        for finding in fresh:
+            self._compensate(self._by_identity(finding.identity), finding, payloads.get(finding.key))
+        return len(fresh)
+
+    def _compensate(self, discrepancy: Discrepancy, finding: Finding, payload: dict[str, Any] | None) -> None:
+        if self._file is None:
+            self._note(discrepancy.id, note="no reconciler identity is configured; compensate by hand")
+            return
+        planned = compensation_for(finding, payload)
+        if isinstance(planned, str):
+            self._note(discrepancy.id, note=planned)
+            return
+        command, erp_key = planned
+        try:
+            proposal_id = self._file(discrepancy, command, erp_key)
+        except Exception as exc:  # the discrepancy stays reported with why it has no compensation
+            self._note(
+                discrepancy.id, note=f"no compensation filed: {str(exc).splitlines()[0] if str(exc) else exc}"
+            )
+            return
+        self._note(discrepancy.id, note=command.summary(), compensation_id=proposal_id, status="compensating")
+
+    def _note(
+        self, discrepancy_id: str, *, note: str, compensation_id: str | None = None, status: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"compensation_note": note}
+        if compensation_id is not None:
+            values["compensation_id"] = compensation_id
+        if status is not None:
+            values["status"] = status
+        with self._engine.begin() as conn:
+            conn.execute(update(discrepancies).where(discrepancies.c.id == discrepancy_id).values(**values))
+
+    def _finish(self, run_id: int, **values: Any) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(reconciliation_runs)
+                .where(reconciliation_runs.c.id == run_id)
+                .values(finished_at=self._now(), **values)
+            )
+
+    # ---- reading back -----------------------------------------------------------------------
+
+    def report(self, run_id: int) -> RunReport:
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(select(reconciliation_runs).where(reconciliation_runs.c.id == run_id))
+                .mappings()
+                .one()
+            )
+        return _report(dict(row))
+
+    def latest(self) -> RunReport | None:
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(select(reconciliation_runs).order_by(reconciliation_runs.c.id.desc()).limit(1))
+                .mappings()
+                .first()
+            )
+        return _report(dict(row)) if row is not None else None
+
+    def discrepancies(self, *, include_resolved: bool = False, limit: int = 500) -> list[Discrepancy]:
+        query = select(discrepancies).order_by(discrepancies.c.first_seen_at.desc()).limit(limit)
+        if not include_resolved:
+            query = query.where(discrepancies.c.resolved_at.is_(None))
+        with self._engine.connect() as conn:
+            return [_discrepancy(dict(r)) for r in conn.execute(query).mappings()]
+
+    def _by_identity(self, identity: str) -> Discrepancy:
+        with self._engine.connect() as conn:
+            row = (
+                conn.execute(select(discrepancies).where(discrepancies.c.identity == identity))
+                .mappings()
+                .one()
+            )
+        return _discrepancy(dict(row))
+
+
+def _report(row: dict[str, Any]) -> RunReport:
+    row["started_at"] = _aware(row["started_at"])
+    row["finished_at"] = _aware(row["finished_at"]) if row["finished_at"] is not None else None
+    row["run_id"] = row.pop("id")
+    return RunReport.model_validate(row)
+
+
+def _discrepancy(row: dict[str, Any]) -> Discrepancy:
+    row["document_ids"] = [d for d in (row["document_ids"] or "").split(",") if d]
+    for name in ("first_seen_at", "last_seen_at", "resolved_at"):
+        if row[name] is not None:
+            row[name] = _aware(row[name])
+    for name in ("identity", "first_run", "last_run"):
+        row.pop(name)
+    return Discrepancy.model_validate(row)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    import json
+
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
