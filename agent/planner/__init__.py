@@ -2,9 +2,11 @@
 
 ``OfflinePlanner()`` is a LangChain ``BaseChatModel``. Modules, in the order a request meets them:
 ``conversation`` (read the messages), ``followup`` (combine an answer with a pending question),
-``parse`` with ``numbers``/``lexicon``/``text`` (words to an intent frame, see ``frames``),
-``steps``/``reads``/``resolve``/``matching`` (frame + tool results to the next action),
-``replies`` (readable summaries) and ``model`` (the chat-model interface).
+``parse`` with ``numbers``/``lexicon``/``text``/``codes`` (words to an intent frame, see ``frames``;
+``instruction`` sets a trailing context apart, ``invoices`` reads supplier-invoice requests,
+``compound`` splits a request naming several reads, ``referents`` reads what a context names),
+``steps``/``reads``/``invoice_reads``/``resolve``/``matching`` (frame + tool results to the next
+action), ``replies`` (readable summaries) and ``model`` (the chat-model interface).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 When the planner asked a question it left a ``Pending`` (the frame and the slot the question was
 about). The next human message either answers it ("the second one", "F00003", "use CC120",
-"because it was duplicated", "50"), is a fresh request, or drops the pending one ("never mind").
+"because it was duplicated", "50", "NF 4533"), is a fresh request, or drops the pending one
+("never mind").
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import date
 from decimal import Decimal
 
 from agent.planner import lexicon as lx
+from agent.planner.codes import normalize_invoice_number
 from agent.planner.frames import (
     CancelFrame,
+    CancelPurchaseFrame,
     ChatFrame,
     CreditLimitFrame,
     EntityRef,
@@ -24,6 +27,7 @@ from agent.planner.frames import (
     PriceFrame,
     PurchaseFrame,
     ReadFrame,
+    ReadsFrame,
 )
 from agent.planner.matching import Candidate, choose
 from agent.planner.numbers import find_numbers, parse_ordinal
@@ -46,6 +50,7 @@ _ANSWER_LEAD = re.compile(
     r"make\s+it|let'?s\s+(?:use|say)|try|the\s+one\s+(?:called|named)|from|with|to|for|on|charge\s+(?:it\s+)?to|"
     r"ok(?:ay)?|yes|yeah|sure|please|just)\b[\s,:]*)+"
 )
+_INVOICE_ANSWER = re.compile(r"(?<![\w.,])(?:nf-?e?\s*[:#-]?\s*|#\s*)?(?P<num>\d{1,12})(?![\w.,]\d)")
 _REASON_LEAD = re.compile(
     r"^(?:(?:the\s+)?reason\s*(?:is|being|:)?|because(?:\s+of)?|since|due\s+to|as|it'?s\s+because|"
     r"it\s+was\s+because)\b[\s:,-]*",
@@ -68,6 +73,8 @@ def _is_new_request(standalone: Frame, text: str) -> bool:
     if isinstance(standalone, ReadFrame):
         # "show me the stock of X" is a new question; "F00003" or "Acme Fittings" is an answer.
         return standalone.topic != "lookup" and bool(lx.READ_VERB_RE.match(_core(text)))
+    if isinstance(standalone, ReadsFrame):
+        return bool(lx.READ_VERB_RE.match(_core(text)))
     return True  # a complete write request of its own replaces the pending one
 
 
@@ -96,7 +103,9 @@ def answer(pending: Pending, text: str) -> Frame | None:
         return _purchase_fragment(frame, text)
     if slot == "reason":
         reason = _reason(text)
-        if not reason or not isinstance(frame, CancelFrame | CreditLimitFrame | PriceFrame):
+        if not reason or not isinstance(
+            frame, CancelFrame | CancelPurchaseFrame | CreditLimitFrame | PriceFrame
+        ):
             return None
         return frame.model_copy(update={"reason": reason})
     if slot == "change" and isinstance(frame, CreditLimitFrame | PriceFrame):
@@ -107,14 +116,20 @@ def answer(pending: Pending, text: str) -> Frame | None:
         if direction == 0:
             return None
         return frame.model_copy(update={"change": frame.change.model_copy(update={"direction": direction})})
-    if slot == "order_number" and isinstance(frame, CancelFrame):
+    if slot == "order_number" and isinstance(frame, CancelFrame | CancelPurchaseFrame):
         # "000123 because it was duplicated" answers the number and may give the reason too.
-        parsed = parse_request("cancel sales order " + text)
-        if not isinstance(parsed, CancelFrame) or parsed.order_number is None:
+        noun = "purchase order" if isinstance(frame, CancelPurchaseFrame) else "sales order"
+        parsed = parse_request(f"cancel {noun} {text}")
+        if not isinstance(parsed, type(frame)) or parsed.order_number is None:
             return None
         return frame.model_copy(
             update={"order_number": parsed.order_number, "reason": parsed.reason or frame.reason}
         )
+    if slot == "invoice_number" and isinstance(frame, ReadFrame):
+        number = _INVOICE_ANSWER.search(fold(text))
+        if number is None:
+            return None
+        return frame.model_copy(update={"invoice_number": normalize_invoice_number(number.group("num"))})
     if isinstance(frame, JournalFrame):
         return _journal_answer(frame, slot, text)
     return None

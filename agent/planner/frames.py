@@ -92,6 +92,14 @@ class CancelFrame(FrameModel):
     reason: str = ""
 
 
+class CancelPurchaseFrame(FrameModel):
+    """Cancel an open purchase order (its commitment goes back to the cost center's budget)."""
+
+    intent: Literal["cancel_purchase_order"] = "cancel_purchase_order"
+    order_number: str | None = None
+    reason: str = ""
+
+
 class PriceFrame(FrameModel):
     intent: Literal["price_change"] = "price_change"
     product: EntityRef | None = None
@@ -109,6 +117,9 @@ ReadTopic = Literal[
     "sales_order",
     "purchase_orders",
     "purchase_order",
+    "supplier_invoice",
+    "supplier_invoices",
+    "invoice_match",
     "budget",
     "accounts",
     "balance",
@@ -124,10 +135,18 @@ class ReadFrame(FrameModel):
     entity_kind: EntityKind | None = None
     status: str | None = None
     order_number: str | None = None
+    invoice_number: str | None = None
     as_of: date | None = None
     year: int | None = None
     cost_center: str | None = None
     listing: bool = False
+
+
+class ReadsFrame(FrameModel):
+    """Several reads named in one request ("sales order 000001 and customer C00001"), in order."""
+
+    intent: Literal["reads"] = "reads"
+    reads: list[ReadFrame] = Field(min_length=2)
 
 
 ChatKind = Literal["greeting", "thanks", "ack", "help", "out_of_scope", "unsupported", "unclear", "abort"]
@@ -140,7 +159,15 @@ class ChatFrame(FrameModel):
 
 
 Frame = Annotated[
-    PurchaseFrame | JournalFrame | CreditLimitFrame | CancelFrame | PriceFrame | ReadFrame | ChatFrame,
+    PurchaseFrame
+    | JournalFrame
+    | CreditLimitFrame
+    | CancelFrame
+    | CancelPurchaseFrame
+    | PriceFrame
+    | ReadFrame
+    | ReadsFrame
+    | ChatFrame,
     Field(discriminator="intent"),
 ]
 
@@ -150,6 +177,7 @@ WRITE_INTENTS: dict[str, str] = {
     "credit_limit": "propose_credit_limit_change",
     "cancel_sales_order": "propose_sales_order_cancellation",
     "price_change": "propose_price_change",
+    "cancel_purchase_order": "propose_cancel_purchase_order",
 }
 
 

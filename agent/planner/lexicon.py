@@ -120,12 +120,14 @@ OTHER_VERB_RE: Final = re.compile(
     r"summari[sz]e|calculate|compute|generate|imagine|pretend|act|ignore|forget|repeat|say|print|run|execute|"
     r"install|open|close|turn|set\s+up|configure|reset|restart|shut|hack|give\s+me\s+a|make\s+me)\b"
 )
-# Write actions this product does not offer (the five it does are parsed separately).
+# Write actions this product does not offer (the ones it does are parsed separately).
 UNSUPPORTED_WRITE_RE: Final = re.compile(
     r"\b(?:create|add|register|open|onboard|set\s+up|insert|new)\s+(?:a\s+|an\s+)?(?:new\s+)?"
     r"(?:customer|client|supplier|vendor|product|item|sku|account|cost\s+cent(?:er|re)|warehouse)\b|"
     r"\b(?:approve|reject|authori[sz]e)\s+(?:the\s+|this\s+|that\s+|my\s+)?(?:proposal|request|po|"
-    r"purchase\s+order|order|entry|change|p-\d+)\b|"
+    r"purchase\s+order|order|entry|change|p-\d+|(?:supplier\s+)?invoice|nf|nota\s+fiscal|fatura)\b|"
+    r"\b(?:create|add|register|enter|book|key\s+in|issue|raise)\s+(?:a\s+|an\s+|the\s+)?(?:new\s+)?"
+    r"(?:supplier\s+)?(?:invoice|nf|nota\s+fiscal|fatura)\b|"
     r"\b(?:pay|settle)\s+(?:the\s+|an?\s+)?(?:invoice|bill|supplier|vendor)\b|"
     r"\b(?:pay|settle)\b[^.?!]*\b(?:invoices?|bills?)\b|"
     r"\b(?:receive|receipt)\s+(?:the\s+)?(?:po|purchase\s+order|goods|delivery)\b|"
@@ -238,7 +240,7 @@ FACTOR_RE: Final = re.compile(r"\b(double|triple|quadruple|halve|in\s+half)\b")
 
 CANCEL_RE: Final = re.compile(
     r"\b(?:cancel+(?:l?ed|l?ing|ation)?|void(?:ed)?|annul(?:led)?|call\s+off|scrap|revoke|kill|"
-    r"abort|withdraw|back\s+out\s+of|undo)\b"
+    r"abort|withdraw|back\s+out\s+of|undo|cancela(?:r|do|da)?|cancele|anul(?:a|ar|e)|cancelamento)\b"
 )
 PURCHASE_CREATE_RE: Final = re.compile(
     r"\b(?:raise|create|make|place|open|issue|send|draft|prepare|put\s+in|put\s+through|submit|"
@@ -300,12 +302,42 @@ SALES_ORDER_RE: Final = re.compile(
 )
 PURCHASE_ORDER_RE: Final = re.compile(
     r"\b(?:purchase\s+orders?|pos|po|p\.o\.s?|purchases|supplier\s+orders?|vendor\s+orders?|"
+    r"pedidos?\s+de\s+compras?|ordens?\s+de\s+compras?|"
     r"orders?\s+(?:to|with|placed\s+with)\s+(?:supplier|vendor))\b"
 )
 ORDER_NUMBER_RE: Final = re.compile(
-    r"(?:(?P<kind>sales\s+order|sale\s+order|purchase\s+order|order|so|po|p\.o\.|pedido)\s*"
+    r"(?:(?P<kind>sales\s+orders?|sale\s+orders?|purchase\s+orders?|pedidos?\s+de\s+compra|pedidos?\s+de\s+venda|"
+    r"ordem\s+de\s+compra|orders?|so|po|p\.o\.|pedidos?)\s*"
     r"(?:#|no\.?|number|num|nr\.?|n[o\u00ba\u00b0])?\s*:?\s*#?\s*(?P<num>\d{1,10})\b)|(?:#\s?(?P<hash>\d{1,10})\b)"
 )
+# The ``kind`` of an ORDER_NUMBER_RE match that names a purchase order (the rest are sales orders).
+PURCHASE_KIND_RE: Final = re.compile(r"^(?:purchase|po|p\.o|pedido\s+de\s+compra|ordem\s+de\s+compra)")
+# Words that name a sales order outright (not just "order").
+SALES_KIND_RE: Final = re.compile(r"\b(?:sales?\s+orders?|so|customer\s+orders?|pedidos?\s+de\s+vendas?)\b")
+
+# ---- supplier invoices (nota fiscal de entrada) ------------------------------------------------------
+INVOICE_NOUN_RE: Final = re.compile(
+    r"\b(?:invoices?|(?:supplier|vendor)\s+bills?|notas?\s+fisca(?:l|is)|nf-?es?|nfs?|faturas?)\b"
+)
+# An invoice named by number: "invoice 4533", "supplier invoice no. 000004533", "NF-000045",
+# "invoice NF 123", "nota fiscal 4533". ``num`` holds the digits.
+INVOICE_NUMBER_RE: Final = re.compile(
+    r"\b(?:(?:supplier|vendor|purchase)\s+)?(?:invoices?|(?:supplier|vendor)\s+bills?|notas?\s+fisca(?:l|is)|faturas?|"
+    r"nf-?e?)"
+    r"(?:\s*(?:#|no\.?|number|num|nr\.?|n[o\u00ba\u00b0]|numero)(?![a-z]))?\s*[:#-]?\s*(?:nf-?e?\s*[:#-]?\s*)?"
+    r"(?P<num>\d{1,12})\b"
+)
+# Words asking whether documents agree: "does invoice X match its PO?", "compare ...", "a NF bate?".
+MATCH_RE: Final = re.compile(
+    r"\b(?:match(?:es|ed|ing)?|mismatch(?:es|ed)?|compar(?:e|es|ed|ing|ison)|agrees?\s+with|lines?\s+up|"
+    r"tall(?:y|ies)|reconcil(?:e|es|ed|ing|iation)|differ(?:s|ence|ences|ent)?|discrepanc(?:y|ies)|"
+    r"diverg(?:e|es|ence|ent)|consistent|correspond(?:s)?|checks?\s+out|correct(?:ly)?|accurate|"
+    r"over-?(?:billed|billing|charged|charging)|bate[mr]?|confere[m]?|conferir|diferen(?:ca|cas|te)|"
+    r"divergen(?:cia|cias|te))\b|"
+    r"\b(?:check|verify|validate|cross-?check)\b[^.?!]*\bagainst\b|"
+    r"\b(?:is|are|was|were|looks?|seems?)\b[^.?!]*\b(?:right|wrong|ok|okay|fine|valid)\b"
+)
+
 CREDIT_LIMIT_RE: Final = re.compile(
     r"\b(?:credit\s*(?:limit|line|ceiling|cap)s?|limite\s+de\s+credito|limit)\b"
 )
@@ -364,7 +396,8 @@ READ_NOISE: Final = words(
     everything info okay ok hi hello hey thanks regarding re concerning please whole full complete
     entire also just exactly currently presently overall total totals called named matching
     containing used use like whose whats going doing happening looking name names low running short
-    enough out
+    enough out mostre mostra mostrar liste listar quais qual quero queria ver veja temos existe existem
+    gostaria preciso favor
     """
 )
 ENTITY_PREFIX_NOISE: Final = words(
@@ -418,6 +451,7 @@ MATCH_STOPWORDS: Final = words(
 REASON_RE: Final = re.compile(
     r"(?:\bbecause(?:\s+of)?\b|\bbc\b|\bcause\b|\bsince\b|\bdue\s+to\b|\bowing\s+to\b|\bas\s+(?!of\b|well\b|"
     r"soon\b|much\b|many\b|per\b|a\s+(?:percentage|result)\b)|\bgiven\s+that\b|\breason\s*(?:is|being|:|=|-)?|"
+    r"\bporque\b|\bpois\b|\bdevido\s+a\b|\bpor\s+causa\s+d[eao]s?\b|\bmotivo\s*(?:e|:|=|-)?|"
     r"\bjustification\s*:?|\bwhy\s*:|\bon\s+account\s+of\b|\bin\s+order\s+to\b|\bso\s+that\b)"
 )
 MEMO_RE: Final = re.compile(
@@ -427,4 +461,18 @@ MEMO_RE: Final = re.compile(
 DESCRIPTION_RE: Final = re.compile(
     r"\b(?:description|desc|narration|narrative|memo|note|history|historico|label|text|"
     r"with\s+(?:the\s+)?(?:description|memo|note))\b\s*[:=-]?\s*"
+)
+
+# A sentence after the instruction that gives its context ("Reason: the ERP reports: ...").
+CONTEXT_LEAD_RE: Final = re.compile(
+    r"(?:(?:the\s+)?(?:reasons?|context|background|why|justification|explanation|rationale|motivo|razao|"
+    r"contexto|justificativa)\s*(?:[:=-]|\bis\b|\bbeing\b|\be\b)|for\s+(?:context|reference|background)\b|"
+    r"(?:because|since|fyi|porque|pois|devido)\b|the\s+erp\s+(?:reports|reported|says|said|flagged|shows)\b)"
+)
+CONTEXT_CONJUNCTION_RE: Final = re.compile(r"(?:because|since|porque|pois|devido)\b")
+# The part of a context lead that is only a label ("Reason:", "Because"), dropped from the value.
+CONTEXT_LABEL_RE: Final = re.compile(
+    r"^(?:(?:the\s+)?(?:reasons?|context|background|why|justification|explanation|rationale|motivo|razao|"
+    r"contexto|justificativa)\s*(?:[:=-]|\bis\b|\bbeing\b|\be\b)|for\s+(?:context|reference|background)\b"
+    r"\s*[:,-]?|(?:because|since|fyi|porque|pois)\b\s*[:,-]?)\s*"
 )

@@ -3,8 +3,10 @@
 The parser works on a ``Scratch`` copy of the message: it recognises a clause (a code, an amount,
 "because ...", "from <supplier>", "charge to <cost center>"), keeps its value in the user's own
 casing, and blanks it out so later patterns read only what is left. The order of recognisers is:
-chat and out-of-scope, then the five writes (cancel, credit limit, price, journal, purchase),
-then reads. Only human text reaches this module; tool results never do.
+chat and out-of-scope, then the writes (cancel, credit limit, price, journal, purchase), then
+reads (supplier invoices in ``invoices``; several reads in one request in ``compound``). A context
+after the instruction ("Reason: ...") is read apart (``instruction``): it becomes the reason or memo
+of a write and never supplies codes. Only human text reaches this module; tool results never do.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from agent.planner import lexicon as lx
+from agent.planner.codes import normalize_order_number
+from agent.planner.compound import split_reads
 from agent.planner.frames import (
+    WRITE_INTENTS,
     CancelFrame,
+    CancelPurchaseFrame,
     Change,
     ChatFrame,
     CreditLimitFrame,
@@ -29,8 +35,13 @@ from agent.planner.frames import (
     PurchaseItem,
     ReadFrame,
 )
+from agent.planner.instruction import context_note, main_clause, split_context
+from agent.planner.invoices import names_invoice, parse_invoice_request
 from agent.planner.numbers import NumberMatch, find_numbers
+from agent.planner.referents import points_at_context, reads_of_context
 from agent.planner.text import Scratch, fold, squash
+
+__all__ = ["clean_entity", "normalize_order_number", "parse_change", "parse_item", "parse_request"]
 
 # Words that end an entity phrase ("Padaria Estrela" in "... of Padaria Estrela to 75k").
 _STOP = (
@@ -51,7 +62,40 @@ class _Span:
 
 
 def parse_request(text: str, today: date | None = None) -> Frame:
-    """The frame for one human message."""
+    """The frame for one human message: its instruction, with a trailing context as its reason."""
+    instruction, context = split_context(text)
+    clause = main_clause(context)
+    if clause and _parse_instruction(clause, today).intent in WRITE_INTENTS:
+        context = ""  # "... . Because of that, lower its price by 5%": an instruction, not a context
+    if context:
+        frame = _parse_instruction(instruction, today)
+        vague = (isinstance(frame, ChatFrame) and frame.kind in ("unclear", "out_of_scope")) or (
+            isinstance(frame, ReadFrame) and frame.topic == "lookup"
+        )
+        if not vague:
+            return _with_context(frame, context_note(context))
+        if points_at_context(instruction):  # "look into this": read what the context names
+            reads = reads_of_context(
+                context, lambda raw: [(sp.start, sp.text) for sp in _product_code_spans(raw)]
+            )
+            if reads is not None:
+                return reads
+    return _parse_instruction(text, today)
+
+
+def _with_context(frame: Frame, note: str) -> Frame:
+    """A write's empty reason (or a purchase order's empty memo) filled from the context."""
+    if isinstance(frame, PurchaseFrame) and not frame.memo:
+        return frame.model_copy(update={"memo": note})
+    if (
+        isinstance(frame, CancelFrame | CancelPurchaseFrame | CreditLimitFrame | PriceFrame)
+        and not frame.reason
+    ):
+        return frame.model_copy(update={"reason": note})
+    return frame
+
+
+def _parse_instruction(text: str, today: date | None) -> Frame:
     s = Scratch(text)
     chat = _chat(squash(s.low))
     if chat is not None:
@@ -76,10 +120,19 @@ def parse_request(text: str, today: date | None = None) -> Frame:
         return ChatFrame(kind="unsupported", detail=squash(s.raw)[:80])
     if lx.OFF_TOPIC_RE.search(s.low):
         return ChatFrame(kind="out_of_scope", detail="off_topic")
-    read = _read_request(Scratch(text), today)
+    read = _reads(text, today)
     if read is not None:
         return read
     return ChatFrame(kind="out_of_scope", detail="unknown")
+
+
+def _reads(text: str, today: date | None) -> Frame | None:
+    """The read(s) a request asks for; "compare invoice X and PO Y" is one question, not two reads."""
+    whole = _read_request(Scratch(text), today)
+    if isinstance(whole, ReadFrame) and whole.topic == "invoice_match":
+        return whole
+    several = split_reads(text, lambda piece: _read_request(Scratch(piece), today))
+    return several if several is not None else whole
 
 
 # ---- shared helpers ---------------------------------------------------------------------------------
@@ -184,7 +237,7 @@ def _take_code(s: Scratch, pattern: re.Pattern[str], lead: str = "") -> str | No
     code = s.raw[m.start() : m.end()].upper().replace(" ", "").replace("-", "")
     start = m.start()
     if lead:
-        before = re.search(rf"(?:{lead})\s*$", s.low[:start])
+        before = re.search(rf"(?:(?:{lead})\s*)+$", s.low[:start])
         if before:
             start = before.start()
     s.mask(start, m.end())
@@ -294,10 +347,11 @@ def _cancellation(s: Scratch, today: date | None) -> Frame | None:
         return None
     ordered = re.search(r"\b(?:orders?|so|po|p\.o\.|pedido|#\s?\d)", s.low)
     number_anywhere = re.search(r"(?<![\w.,-])\d{1,10}(?![\w.,-])", s.low)
+    if names_invoice(s.low) and not re.search(r"\b(?:orders?|pedidos?|ordem)\b", s.low):
+        return ChatFrame(kind="unsupported", detail="cancel_invoice")
     if ordered is None and number_anywhere is None:
         return None
-    if re.search(r"\b(?:purchase\s+orders?|po|p\.o\.)\b", s.low) and not re.search(r"\bsales\s+order", s.low):
-        return ChatFrame(kind="unsupported", detail="cancel_purchase_order")
+    purchase = _names_purchase_order(s.low)
     reason = _take_reason(s)
     quoted = _take_quoted(s)
     number: str | None = None
@@ -311,19 +365,44 @@ def _cancellation(s: Scratch, today: date | None) -> Frame | None:
     if not reason and quoted:
         reason = quoted[0]
     if not reason:
-        reason = _leftover_reason(s)
-    return CancelFrame(order_number=normalize_order_number(number) if number else None, reason=reason)
+        reason = _portuguese_reason(s) or _leftover_reason(s)
+    order_number = normalize_order_number(number) if number else None
+    if purchase:
+        return CancelPurchaseFrame(order_number=order_number, reason=reason)
+    return CancelFrame(order_number=order_number, reason=reason)
 
 
-def normalize_order_number(number: str) -> str:
-    """ERP order numbers are six digits, zero-padded ("123" -> "000123")."""
-    digits = number.strip().lstrip("#")
-    return digits.zfill(6) if digits.isdigit() and len(digits) < 6 else digits
+_PO_WORDS = re.compile(
+    r"\b(?:purchase\s+orders?|po|pedidos?\s+de\s+compras?|ordens?\s+de\s+compras?|supplier\s+orders?|"
+    r"vendor\s+orders?)\b|\bp\.o\.(?!\w)"
+)
+
+
+def _names_purchase_order(low: str) -> bool:
+    """Is the order to cancel a purchase order? Its numbered kind says so, else the words do."""
+    numbered = lx.ORDER_NUMBER_RE.search(low)
+    kind = fold(numbered.group("kind") or "") if numbered and numbered.group("num") else ""
+    if kind and kind not in ("order", "orders", "pedido", "pedidos"):
+        return bool(lx.PURCHASE_KIND_RE.match(kind))
+    return bool(_PO_WORDS.search(low)) and not lx.SALES_KIND_RE.search(low)
+
+
+def _portuguese_reason(s: Scratch) -> str:
+    """ "... por duplicidade": "por" before a noun gives the reason ("por favor" is "please")."""
+    m = re.search(r"\bpor\s+(?!favor\b)(?=[a-z])", s.low)
+    if m is None:
+        return ""
+    reason = s.take(m.end(), len(s.raw)).strip("'\" ")
+    reason = re.sub(r"(?i)[\s,]*por\s+favor\W*$", "", reason)
+    if len(reason) < 2:
+        return ""
+    s.mask(m.start(), len(s.raw))
+    return reason[:1].upper() + reason[1:]
 
 
 def _leftover_reason(s: Scratch) -> str:
     """A clause around the command that explains it ("The customer withdrew - cancel order 1")."""
-    pieces = re.split(r"\s*[,;.:!\-]\s+|\s+-\s+|\s*\.\s*$", s.raw)
+    pieces = re.split(r"\s*[,;.:!?\-]\s+|\s+-\s+|\s*\.\s*$", s.raw)
     best = ""
     for piece in pieces:
         words = re.findall(r"[A-Za-z']+", piece)
@@ -718,7 +797,8 @@ def looks_like_purchase(low: str) -> bool:
     """Does this text ask to buy something (not to read purchase orders)?"""
     core = _strip_polite(low)
     if re.match(
-        r"^(?:show|list|display|what|what's|whats|which|how|is|are|do|does|did|find|search|check|tell|get\s+me\s+the|any)\b",
+        r"^(?:show|list|display|what|what's|whats|which|how|is|are|do|does|did|find|search|check|tell|get\s+me\s+the|any|"
+        r"see|view|review|look|pull\s+up|bring\s+up|know)\b",
         core,
     ):
         return False
@@ -966,19 +1046,19 @@ _STATUS_WORDS = re.compile(
 )
 
 
-def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
+def _read_request(s: Scratch, today: date | None) -> ReadFrame | ChatFrame | None:
     low = s.low
     as_of = _take_date(s, today)
-    year_m = lx.YEAR.search(s.low)
-    year = int(year_m.group(1)) if year_m else None
-    if year_m:
-        s.mask(year_m.start(), year_m.end())
+    year = _take_year(s)
     listing = bool(lx.LISTING_RE.search(low))
+    invoice = parse_invoice_request(s, _leftover)
+    if invoice is not None:
+        return invoice
 
     number = lx.ORDER_NUMBER_RE.search(s.low)
     if number is not None and (number.group("num") or number.group("hash")):
         kind = fold(number.group("kind") or "")
-        is_po = kind.startswith(("purchase", "po", "p.o")) or bool(lx.SUPPLIER_NOUN_RE.search(low))
+        is_po = bool(lx.PURCHASE_KIND_RE.match(kind)) or bool(lx.SUPPLIER_NOUN_RE.search(low))
         return ReadFrame(
             topic="purchase_order" if is_po else "sales_order",
             order_number=normalize_order_number(number.group("num") or number.group("hash")),
@@ -1100,6 +1180,22 @@ def _read_request(s: Scratch, today: date | None) -> ReadFrame | None:
     if len(words) > 4 or (question_like and len(words) > 3) or lx.OTHER_VERB_RE.match(_strip_polite(low)):
         return None
     return ReadFrame(topic="lookup", entity=EntityRef(text=phrase), listing=True)
+
+
+def _take_year(s: Scratch) -> int | None:
+    """A budget year ("2026"), unless the number is a document's ("order 2026", "invoice 2045")."""
+    numbered = [
+        m.span("num")
+        for pattern in (lx.ORDER_NUMBER_RE, lx.INVOICE_NUMBER_RE)
+        for m in pattern.finditer(s.low)
+        if m.group("num")
+    ]
+    for m in lx.YEAR.finditer(s.low):
+        if any(start <= m.start() and m.end() <= end for start, end in numbered):
+            continue
+        s.mask(m.start(), m.end())
+        return int(m.group(1))
+    return None
 
 
 def _entity(code: str | None, phrase: str) -> EntityRef | None:

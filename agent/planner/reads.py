@@ -1,4 +1,8 @@
-"""Plans for read requests: which read tools answer a question, and the summary of their results."""
+"""Plans for read requests: which read tools answer a question, and the summary of their results.
+
+Supplier-invoice reads are planned in ``invoice_reads``; a request naming several reads
+(``ReadsFrame``) runs each of them, their independent reads in one step, and answers them all.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from typing import Any
 
 from agent.planner import replies as rp
 from agent.planner.flow import Decision, Wait, ask, ask_unclear, need
-from agent.planner.frames import ReadFrame
+from agent.planner.frames import ReadFrame, ReadsFrame
+from agent.planner.invoice_reads import answer_invoice, compare_shown
 from agent.planner.matching import Candidate, choose
 from agent.planner.resolve import KINDS, Found, Run, Unclear, resolve, resolve_cost_center, search_rows
 
@@ -21,12 +26,52 @@ def answer_read(frame: ReadFrame, run: Run) -> Decision | None:
         "purchase_orders": _order_list,
         "sales_order": _one_order,
         "purchase_order": _one_order,
+        "supplier_invoice": answer_invoice,
+        "supplier_invoices": answer_invoice,
+        "invoice_match": answer_invoice,
         "budget": _budget,
         "accounts": _accounts,
         "balance": _balance,
         "lookup": _lookup,
     }[frame.topic]
     return handler(frame, run)
+
+
+def answer_reads(frame: ReadsFrame, run: Run) -> Decision | None:
+    """Every read of the request: the answers in the order asked, how a shown invoice compares with
+    the order it bills, and last a question if a read needs one (kept pending: the answer completes
+    that read)."""
+    answers: list[Decision] = []
+    questions: list[Decision] = []
+    waiting = False
+    for read in frame.reads:
+        try:
+            decision = answer_read(read, run)
+        except Wait:
+            waiting = True
+            continue
+        if decision is None:
+            continue
+        if decision.pending is not None:
+            questions.append(decision)
+        else:
+            answers.append(decision)
+    if run.calls:
+        raise Wait
+    texts = [d.text for d in answers]
+    texts += compare_shown(frame.reads, run)
+    if waiting and run.missing_tools:
+        if not texts and not questions:
+            return None
+        texts.append(
+            "I couldn't look up the rest: this session doesn't give me the "
+            + ", ".join(run.missing_tools)
+            + " tool."
+        )
+    if questions:  # one question at a time: the answer completes that read
+        texts.append(questions[0].text)
+    pending = questions[0].pending if questions else None
+    return Decision(text="\n\n".join(texts), pending=pending)
 
 
 def _rows(data: Any) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from agent.planner.flow import Decision, Wait, ask, ask_unclear, need, num
 from agent.planner.frames import (
     WRITE_INTENTS,
     CancelFrame,
+    CancelPurchaseFrame,
     Change,
     ChatFrame,
     CreditLimitFrame,
@@ -28,9 +30,10 @@ from agent.planner.frames import (
     PriceFrame,
     PurchaseFrame,
     ReadFrame,
+    ReadsFrame,
 )
 from agent.planner.numbers import format_decimal
-from agent.planner.reads import answer_read
+from agent.planner.reads import answer_read, answer_reads
 from agent.planner.resolve import Found, Run, ToolCallSpec, Unclear, resolve, resolve_cost_center
 
 CENT = Decimal("0.01")
@@ -56,14 +59,14 @@ def plan(
             text="I can't look that up here: this session doesn't give me the "
             + ", ".join(run.missing_tools)
             + " tool. "
-            + rp.CAPABILITIES
+            + rp.capabilities(bound)
         )
-    return Decision(text="I'm not sure how to help with that. " + rp.CAPABILITIES)
+    return Decision(text="I'm not sure how to help with that. " + rp.capabilities(bound))
 
 
 def _dispatch(frame: Frame, run: Run, ctx: RequestContext) -> Decision | None:
     if isinstance(frame, ChatFrame):
-        return _chat(frame, ctx)
+        return _chat(frame, ctx, rp.capabilities(run.bound))
     handler = _HANDLERS[frame.intent]
     propose_tool = WRITE_INTENTS.get(frame.intent)
     if propose_tool is not None:
@@ -93,16 +96,16 @@ def _proposed(
 # ---- chat -------------------------------------------------------------------------------------------
 
 
-def _chat(frame: ChatFrame, ctx: RequestContext) -> Decision:
+def _chat(frame: ChatFrame, ctx: RequestContext, capabilities: str) -> Decision:
     name = ctx.requester_name.split(" ")[0] if ctx.requester_name else ""
     hello = f"Hello{', ' + name if name else ''}! "
     texts = {
-        "greeting": hello + rp.CAPABILITIES + " " + rp.EXAMPLES,
+        "greeting": hello + capabilities + " " + rp.EXAMPLES,
         "thanks": "You're welcome. Anything else in the ERP I can look up or propose?",
-        "help": rp.CAPABILITIES + " " + rp.EXAMPLES + " Every change waits for a person to approve it.",
+        "help": capabilities + " " + rp.EXAMPLES + " Every change waits for a person to approve it.",
         "abort": "OK, I've dropped that. Nothing new was proposed.",
         "ack": "OK. What would you like to look up or propose next?",
-        "unclear": "I didn't catch what you need. " + rp.CAPABILITIES + " " + rp.EXAMPLES,
+        "unclear": "I didn't catch what you need. " + capabilities + " " + rp.EXAMPLES,
     }
     if frame.kind in texts:
         return Decision(text=texts[frame.kind])
@@ -112,18 +115,23 @@ def _chat(frame: ChatFrame, ctx: RequestContext) -> Decision:
                 text="I can't approve or reject proposals: a person decides them in the approvals inbox. "
                 "I only look things up and file proposals."
             )
-        if frame.detail == "cancel_purchase_order":
+        if frame.detail == "cancel_invoice":
             return Decision(
-                text="I can't cancel purchase orders: of orders, I can only propose cancelling sales orders. "
-                + rp.CAPABILITIES
+                text="I can't cancel or change supplier invoices; I can show them and compare them with "
+                "their purchase orders. " + capabilities
             )
-        return Decision(text="That isn't something I can do here. " + rp.CAPABILITIES)
+        if frame.detail == "customer_invoices":
+            return Decision(
+                text="I can only read supplier invoices (what suppliers bill us), not customer invoices. "
+                + capabilities
+            )
+        return Decision(text="That isn't something I can do here. " + capabilities)
     reasons = {
         "destructive": "I can't delete or wipe anything, and I never change the ERP directly.",
         "communication": "I can't send emails or messages.",
     }
     lead = reasons.get(frame.detail, "Sorry, that's outside what I can help with.")
-    return Decision(text=f"{lead} {rp.CAPABILITIES}")
+    return Decision(text=f"{lead} {capabilities}")
 
 
 def _read_only_text(tool: str) -> str:
@@ -142,6 +150,7 @@ _DOCUMENT = {
     "propose_credit_limit_change": "credit-limit change",
     "propose_sales_order_cancellation": "sales-order cancellation",
     "propose_price_change": "price change",
+    "propose_cancel_purchase_order": "purchase-order cancellation",
 }
 _PLURAL = {tool: noun[:-1] + "ies" if noun.endswith("y") else noun + "s" for tool, noun in _DOCUMENT.items()}
 
@@ -176,6 +185,7 @@ def _committed_text(tool: str, proposal_id: str, receipt: dict[str, Any]) -> str
         "propose_credit_limit_change": f"the credit-limit change was applied ({doc_id})",
         "propose_sales_order_cancellation": f"sales order {doc_id} was cancelled",
         "propose_price_change": f"the price change was applied ({doc_id})",
+        "propose_cancel_purchase_order": f"purchase order {doc_id} was cancelled",
     }[tool]
     via = f" after approval of proposal {proposal_id}" if proposal_id else ""
     replay = (
@@ -441,32 +451,65 @@ def _change_amount(change: Change) -> str:
 # ---- cancellation ------------------------------------------------------------------------------------------
 
 
-def _cancel(frame: CancelFrame, run: Run, ctx: RequestContext) -> Decision | None:
+@dataclass(frozen=True)
+class _OrderKind:
+    """What differs between cancelling a sales order and a purchase order."""
+
+    noun: str
+    get_tool: str
+    propose_tool: str
+    party_key: str
+    party_noun: str
+    cancellable: tuple[str, ...]
+
+
+_SALES = _OrderKind(
+    "sales order",
+    "get_sales_order",
+    "propose_sales_order_cancellation",
+    "customer_code",
+    "customer",
+    ("open", "credit_hold"),
+)
+_PURCHASE = _OrderKind(
+    "purchase order",
+    "get_purchase_order",
+    "propose_cancel_purchase_order",
+    "supplier_code",
+    "supplier",
+    ("open",),
+)
+
+
+def _cancel(frame: CancelFrame | CancelPurchaseFrame, run: Run, ctx: RequestContext) -> Decision | None:
+    kind = _PURCHASE if isinstance(frame, CancelPurchaseFrame) else _SALES
     if not frame.order_number:
-        return ask(frame, "order_number", "Which sales order should I cancel (its number)?")
-    obs = run.read("get_sales_order", {"order_number": frame.order_number})
+        return ask(frame, "order_number", f"Which {kind.noun} should I cancel (its number)?")
+    obs = run.read(kind.get_tool, {"order_number": frame.order_number})
     if obs is None:
         raise Wait
     if not obs.ok or not isinstance(obs.data, dict):
         return ask(
             frame,
             "order_number",
-            f"I couldn't find sales order {frame.order_number} ({obs.error or 'no such order'}). Which order do you mean?",
+            f"I couldn't find {kind.noun} {frame.order_number} ({obs.error or 'no such order'}). Which order do you mean?",
         )
     order = obs.data
     status = rp.s(order, "status")
-    if status in ("cancelled", "invoiced"):
+    if status not in kind.cancellable:
         return Decision(
-            text=f"Sales order {rp.s(order, 'number')} is {rp.status_text(status)}, so it can't be cancelled; "
-            "only open orders can."
+            text=f"{kind.noun.capitalize()} {rp.s(order, 'number')} is {rp.status_text(status)}, so it can't be "
+            "cancelled; only open orders can."
         )
-    summary = f"sales order {rp.s(order, 'number')} (customer {rp.s(order, 'customer_code')}, {rp.money(order.get('total'))}, {rp.status_text(status)})"
+    where = f", cost center {rp.s(order, 'cost_center')}" if rp.s(order, "cost_center") else ""
+    summary = (
+        f"{kind.noun} {rp.s(order, 'number')} ({kind.party_noun} {rp.s(order, kind.party_key)}{where}, "
+        f"{rp.money(order.get('total'))}, {rp.status_text(status)})"
+    )
     if not frame.reason.strip():
         return ask(frame, "reason", f"Why should I cancel {summary}? The approver needs a reason.")
     args = {"order_number": rp.s(order, "number") or frame.order_number, "reason": frame.reason}
-    return _propose(
-        "propose_sales_order_cancellation", args, f"the cancellation of {summary} (reason: {frame.reason})"
-    )
+    return _propose(kind.propose_tool, args, f"the cancellation of {summary} (reason: {frame.reason})")
 
 
 # ---- price change ------------------------------------------------------------------------------------------
@@ -518,6 +561,10 @@ def _read(frame: ReadFrame, run: Run, ctx: RequestContext) -> Decision | None:
     return answer_read(frame, run)
 
 
+def _reads(frame: ReadsFrame, run: Run, ctx: RequestContext) -> Decision | None:
+    return answer_reads(frame, run)
+
+
 def _note(found: Found) -> str:
     return f" {found.note}" if found.note else ""
 
@@ -527,6 +574,8 @@ _HANDLERS: dict[str, Callable[[Any, Run, RequestContext], Decision | None]] = {
     "journal_entry": _journal,
     "credit_limit": _credit_limit,
     "cancel_sales_order": _cancel,
+    "cancel_purchase_order": _cancel,
     "price_change": _price,
     "read": _read,
+    "reads": _reads,
 }

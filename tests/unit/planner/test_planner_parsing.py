@@ -10,6 +10,7 @@ import pytest
 
 from agent.planner.frames import (
     CancelFrame,
+    CancelPurchaseFrame,
     ChatFrame,
     CreditLimitFrame,
     Frame,
@@ -344,9 +345,9 @@ def test_cancellations_yield_order_number_and_reason(text: str, number: str, rea
     assert (frame.order_number, frame.reason) == (number, reason)
 
 
-def test_cancelling_a_purchase_order_is_not_offered() -> None:
+def test_cancelling_a_purchase_order_is_its_own_request() -> None:
     frame = parse("cancel purchase order 000045")
-    assert isinstance(frame, ChatFrame) and frame.kind == "unsupported"
+    assert isinstance(frame, CancelPurchaseFrame) and frame.order_number == "000045"
 
 
 # ---- price changes ---------------------------------------------------------------------------------------
