@@ -25,6 +25,11 @@ ROLE_HELP = "writer: applies approved writes and feeds ERP events; agent: result
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    app.command(
+        "eval",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+        add_help_option=False,
+    )(run_evals)
     app.command("reconcile")(reconcile)
     app.add_typer(events_app, name="events")
     app.add_typer(queue_app, name="queue")
@@ -223,3 +228,13 @@ def _describe_discrepancy(item: Any) -> str:
     elif item.compensation_note:
         lines.append(f"  no compensation: {item.compensation_note}")
     return "\n".join(lines)
+
+
+def run_evals(ctx: typer.Context) -> None:
+    """Run the offline eval suite (`python -m evals`; `countersign eval --help` lists its options)."""
+    import os
+    import sys
+
+    # The suite sits above the agent in the dependency rule, so the agent starts it as its own
+    # program instead of importing it; the exit code and progress are the suite's own.
+    os.execv(sys.executable, [sys.executable, "-m", "evals", *ctx.args])

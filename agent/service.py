@@ -35,9 +35,11 @@ from agent.approvals import (
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.edits import EditError, apply_edits
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
+from agent.messaging.bus import BusUnavailable
 from agent.messaging.outbox import Outbox
 from agent.messaging.topology import COMMANDS
 from agent.pipeline.agent_worker import EventRun, recent_event_runs
+from agent.pipeline.event_config import EventConfigError
 from agent.pipeline.messages import CommitCommand
 from agent.pipeline.writer import committed_result
 from agent.policy import (
@@ -65,6 +67,7 @@ from erp_acl.commands import Command as ErpCommand
 from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
+from erp_acl.events import EventError
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
 from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec, receipt_reference
@@ -105,6 +108,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     PolicyError,
     PolicyChangeNotFound,
     IdentityError,
+    EventConfigError,
+    EventError,
+    BusUnavailable,
 )
 
 

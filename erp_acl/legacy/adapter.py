@@ -73,7 +73,6 @@ from erp_acl.domain import (
 )
 from erp_acl.errors import ErpError, ErpUnavailable
 from erp_acl.events import BusinessEvent, check_limit
-from erp_acl.landing import landed_journal_entry, landed_purchase_order
 from erp_acl.legacy import alerts
 from erp_acl.legacy import translate as tr
 from erp_acl.legacy.schema import (
@@ -689,12 +688,12 @@ class LegacyErp:
                 select(SC7).where(live(SC7), SC7.c.C7_XREF != "").order_by(SC7.c.C7_NUM, SC7.c.C7_ITEM)
             )
             for _, order_rows in itertools.groupby(items.mappings(), key=lambda r: r["C7_NUM"]):
-                yield landed_purchase_order(tr.purchase_order(order_rows))
+                yield tr.landed_order(order_rows)
             postings = streamed.execute(
                 select(CT2).where(live(CT2), CT2.c.CT2_XREF != "").order_by(CT2.c.CT2_DOC, CT2.c.CT2_LINHA)
             )
             for _, entry_rows in itertools.groupby(postings.mappings(), key=lambda r: r["CT2_DOC"]):
-                yield landed_journal_entry(tr.journal_entry(entry_rows))
+                yield tr.landed_entry(entry_rows)
 
     # -- ErpEvents --
 

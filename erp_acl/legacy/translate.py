@@ -8,6 +8,7 @@ tax ids without punctuation, and journal rows that may carry a debit and a credi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,8 @@ from erp_acl.domain import (
     GLAccount,
     JournalEntry,
     JournalLine,
+    LandedDocument,
+    LandedLine,
     LedgerEntry,
     Money,
     OrderLine,
@@ -42,6 +45,7 @@ from erp_acl.domain import (
     money,
 )
 from erp_acl.events import BusinessEvent, EventKind, Started
+from erp_acl.landing import POSTED
 from erp_acl.legacy.schema import (
     BRANCH,
     CT1,
@@ -211,6 +215,7 @@ def to_legacy_account(code: str) -> str:
     return ids.compact_account(ids.account_code(code))
 
 
+@functools.lru_cache(maxsize=4096)  # a chart of accounts is small and every entry names two
 def from_legacy_account(value: str) -> str:
     """``1101001`` -> ``1.1.01.001``."""
     return ids.dotted_account(text(value))
@@ -555,7 +560,9 @@ def event(r: Row) -> BusinessEvent:
 def ledger_entry(r: Row) -> LedgerEntry:
     """A row of Countersign's idempotency ledger (ZCS010)."""
     receipt = r["ZCS_RECIBO"]
-    return LedgerEntry(
+    # Each field is typed here (the receipt is validated from its JSON), so the entry is
+    # constructed without a second validation: reconciliation streams every row on each pass.
+    return LedgerEntry.model_construct(
         idempotency_key=r["ZCS_CHAVE"],
         fingerprint=r["ZCS_HASH"],
         action=r["ZCS_ACAO"],
@@ -664,6 +671,70 @@ def journal_rows(entry: JournalEntry, batch: str) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+def _decimal_amount(value: str | None) -> Decimal:
+    """A text amount as ``from_amount_text`` reads it, without building a Money."""
+    return Decimal(text(value).replace(",", ".") or "0").quantize(_CENT)
+
+
+_CENT = Decimal("0.01")
+
+# Reconciliation reads every keyed document on each pass (a hundred thousand and more), so these
+# two build its landed shape straight from the rows, with the same conversions as
+# ``purchase_order`` and ``journal_entry`` but no intermediate domain objects. The contract suite
+# checks them against the in-memory ERP, which goes through the domain objects.
+
+
+def landed_order(rows: Iterable[Row]) -> LandedDocument:
+    items = sorted(rows, key=lambda r: text(r["C7_ITEM"]))
+    head = items[0]
+    return LandedDocument.model_construct(
+        reference=text(head["C7_XREF"]),
+        document_type="purchase_order",
+        document_id=text(head["C7_NUM"]),
+        status=PURCHASE_STATUS[text(head["C7_XSTATUS"])].value,
+        amount=sum((_decimal_amount(r["C7_TOTAL"]) for r in items), Decimal("0.00")),
+        lines=tuple(
+            LandedLine.model_construct(
+                code=text(r["C7_PRODUTO"]),
+                quantity=from_quantity(r["C7_QUANT"]),
+                unit_price=_decimal_amount(r["C7_PRECO"]),
+            )
+            for r in items
+        ),
+        created_on=from_legacy_date(head["C7_EMISSAO"]),
+    )
+
+
+def landed_entry(rows: Iterable[Row]) -> LandedDocument:
+    ordered = sorted(rows, key=lambda r: text(r["CT2_LINHA"]))
+    head = ordered[0]
+    zero = Decimal("0.00")
+    lines: list[LandedLine] = []
+    for r in ordered:
+        kind, value = text(r["CT2_DC"]), _decimal_amount(r["CT2_VALOR"])
+        if kind in (DEBIT, BOTH):
+            lines.append(
+                LandedLine.model_construct(
+                    code=from_legacy_account(r["CT2_DEBITO"]), quantity=value, unit_price=zero
+                )
+            )
+        if kind in (CREDIT, BOTH):
+            lines.append(
+                LandedLine.model_construct(
+                    code=from_legacy_account(r["CT2_CREDIT"]), quantity=zero, unit_price=value
+                )
+            )
+    return LandedDocument.model_construct(
+        reference=text(head["CT2_XREF"]),
+        document_type="journal_entry",
+        document_id=text(head["CT2_DOC"]),
+        status=POSTED,
+        amount=sum((line.quantity for line in lines), zero),
+        lines=tuple(lines),
+        created_on=from_legacy_date(head["CT2_DATA"]),
+    )
 
 
 def journal_entry(rows: Iterable[Row]) -> JournalEntry:
