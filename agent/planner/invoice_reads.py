@@ -50,17 +50,17 @@ def _one_invoice(frame: ReadFrame, run: Run) -> Decision:
     return Decision(text=rp.supplier_invoice_detail(invoice))
 
 
-def _invoice_list(frame: ReadFrame, run: Run) -> Decision:
-    args: dict[str, Any] = {"purchase_order_number": frame.order_number}
-    whose = ""
+def _listed_invoices(
+    frame: ReadFrame, run: Run, args: dict[str, Any], whose: str = ""
+) -> tuple[list[dict[str, Any]], str] | Decision:
+    """The invoices ``list_supplier_invoices`` returns (of the frame's supplier, if it names one)
+    and the words that say whose they are; or the decision to ask or to report a failure."""
     if frame.entity is not None:
         supplier = need(resolve(run, "supplier", frame.entity))
         if isinstance(supplier, Unclear):
             return ask_unclear(frame, "entity", supplier)
         args["supplier_code"] = supplier.code
-        whose = f" from {rp.supplier_label(supplier.record)}"
-    if frame.order_number:
-        whose += f" for purchase order {frame.order_number}"
+        whose = f" from {rp.supplier_label(supplier.record)}{whose}"
     obs = run.read("list_supplier_invoices", args)
     if obs is None:
         raise Wait
@@ -69,6 +69,15 @@ def _invoice_list(frame: ReadFrame, run: Run) -> Decision:
     rows = _rows(obs.data)
     if not rows:
         return Decision(text=f"There are no supplier invoices{whose}.")
+    return rows, whose
+
+
+def _invoice_list(frame: ReadFrame, run: Run) -> Decision:
+    whose = f" for purchase order {frame.order_number}" if frame.order_number else ""
+    listed = _listed_invoices(frame, run, {"purchase_order_number": frame.order_number}, whose)
+    if isinstance(listed, Decision):
+        return listed
+    rows, whose = listed
     head = f"{len(rows)} supplier invoice{'s' if len(rows) != 1 else ''}{whose} (newest first):"
     return Decision(text=head + "\n" + rp.bullet_list([rp.supplier_invoice_line(r) for r in rows]))
 
@@ -115,22 +124,10 @@ _LIST_LIMIT = 20
 
 def _scan(frame: ReadFrame, run: Run) -> Decision:
     """The latest invoices (of one supplier), each against its order: which ones differ."""
-    args: dict[str, Any] = {}
-    whose = ""
-    if frame.entity is not None:
-        supplier = need(resolve(run, "supplier", frame.entity))
-        if isinstance(supplier, Unclear):
-            return ask_unclear(frame, "entity", supplier)
-        args["supplier_code"] = supplier.code
-        whose = f" from {rp.supplier_label(supplier.record)}"
-    listed = run.read("list_supplier_invoices", args)
-    if listed is None:
-        raise Wait
-    if not listed.ok:
-        return Decision(text=f"I couldn't get the supplier invoices: {listed.error}")
-    invoices = _rows(listed.data)
-    if not invoices:
-        return Decision(text=f"There are no supplier invoices{whose}.")
+    listed = _listed_invoices(frame, run, {})
+    if isinstance(listed, Decision):
+        return listed
+    invoices, whose = listed
     orders = {
         number: run.read("get_purchase_order", {"order_number": number})
         for number in dict.fromkeys(rp.s(inv, "purchase_order_number") for inv in invoices)
