@@ -151,7 +151,10 @@ def _repl(svc: AgentService, user: str, thread: str | None) -> None:
     writes = ", ".join(agent.write_actions()) or "nothing (read-only)"
     typer.echo(f"The agent acts as {agent.display_name} ({agent.id}); it may propose: {writes}.")
     typer.echo('Try: "how many hex bolts M8 do we have?" or "order 400 hex bolts M8 from Fastenal"')
+    known: dict[str, str] = {p.id: p.status for p in svc.proposals(requester=user)}
     while True:
+        for news in _changed_proposals(svc, user, known):
+            typer.secho(news, bold=True)
         try:
             line = input(f"{user}> ").strip()
         except (EOFError, KeyboardInterrupt):
@@ -209,6 +212,23 @@ def _stream_turn(svc: AgentService, user: str, text: str, thread: str | None) ->
     if result.proposals or not streamed:
         _print_chat(result)
     return result
+
+
+def _changed_proposals(svc: AgentService, user: str, known: dict[str, str]) -> list[str]:
+    """What happened to this user's proposals since the last prompt (approvals, commits, refusals
+    happen elsewhere: in the inbox, in the writer)."""
+    news = []
+    for proposal in svc.proposals(requester=user):
+        before = known.get(proposal.id)
+        known[proposal.id] = proposal.status
+        if before is None or before == proposal.status:
+            continue
+        if proposal.status == "committed" and proposal.receipt:
+            news.append(f"(proposal {proposal.id} committed: {proposal.receipt['summary']})")
+        elif proposal.status in ("rejected", "expired", "failed"):
+            why = proposal.error or (proposal.approvals[-1].reason if proposal.approvals else None) or ""
+            news.append(f"(proposal {proposal.id} {proposal.status}{': ' + why if why else ''})")
+    return news
 
 
 def _repl_step(action: Callable[..., T], *args: Any) -> T | None:
