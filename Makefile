@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export COUNTERSIGN_DATA_DIR ?= var
 
-.PHONY: run test lint format bootstrap clean
+.PHONY: run test lint format bootstrap clean evals
 
 bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -21,9 +21,13 @@ lint: bootstrap  ## ruff (lint + format check), mypy, import-linter contracts
 
 # pytest exits 5 when it collects no test: that is a failure here (a suite that runs nothing
 # guards nothing), reported in words rather than hidden.
-test: lint  ## every check and every test
+test: lint  ## every check, every test, and the offline eval suite
 	@$(UV) run --frozen pytest -q -p no:cacheprovider; code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "pytest collected no test: failing on purpose" >&2; fi; exit $$code
+	$(UV) run --frozen python -m evals --report reports/evals
+
+evals: bootstrap  ## the offline eval suite: scores, safety invariants, reports in reports/evals
+	$(UV) run --frozen python -m evals --report reports/evals
 
 format: bootstrap
 	$(UV) run --frozen ruff check --fix .
