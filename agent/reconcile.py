@@ -38,7 +38,6 @@ from erp_acl.domain import LandedDocument, LedgerEntry
 from erp_acl.landing import divergence
 
 DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan"]
-KINDS: tuple[DiscrepancyKind, ...] = ("missing", "duplicate", "divergent", "orphan")
 INTENDED = ("approved", "committing", "committed")
 
 reconciliation_runs = Table(

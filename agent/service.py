@@ -311,9 +311,10 @@ class AgentService:
         for mode, data in stream:
             yield from _events(mode, data)
         self.conversations.touch(thread_id)
-        if any(p.status == "approved" for p in self.store.list(thread_id=thread_id) if p.id not in known):
-            self.on_enqueued()  # approved automatically under the policy: its write is queued
         filed = [p for p in self.store.list(thread_id=thread_id) if p.id not in known]
+        if any(p.status == "approved" for p in filed):
+            self.on_enqueued()  # approved automatically under the policy: its write is queued
+            filed = [self.store.get(p.id) for p in filed]
         result = ChatResult(thread_id, self._reply(thread_id, filed), list(reversed(filed)))
         yield ChatEvent("done", text=result.reply, result=result)
 

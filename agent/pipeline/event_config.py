@@ -13,8 +13,6 @@ from typing import Any
 
 from agent.users import Directory
 
-GENERIC_FIELDS = frozenset({"summary", "subject", "cost_center", "order_quantity"})
-
 
 class EventConfigError(ValueError):
     """The events file is wrong; the message says where, in one line."""
