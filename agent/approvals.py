@@ -164,6 +164,19 @@ class Proposal(BaseModel):
         return data
 
 
+def already_decided(proposal: Proposal) -> str:
+    """One line saying who settled a proposal that is no longer pending: "already approved by carol"."""
+    deciders = [d for d in proposal.approvals if d.decision in ("approve", "edit", "reject", "revise")]
+    if proposal.status == "rejected" and deciders:
+        return f"proposal {proposal.id} was already rejected by {deciders[-1].actor}"
+    if proposal.status == "expired":
+        return f"proposal {proposal.id} expired before anyone decided it"
+    approvers = sorted({d.actor for d in proposal.current_approvals()}) or [d.actor for d in deciders[-1:]]
+    if approvers:
+        return f"proposal {proposal.id} was already approved by {' and '.join(approvers)} (now {proposal.status})"
+    return f"proposal {proposal.id} was already decided (now {proposal.status})"
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -305,10 +318,7 @@ class ProposalStore:
                 raise ProposalNotFound(f"no proposal {proposal_id!r}")
             current = self._load(conn, dict(row))
             if current.status != "pending":
-                by = f" by {current.decided_by}" if current.decided_by else ""
-                raise AlreadyDecided(
-                    f"proposal {proposal_id} was already decided{by} (status {current.status})"
-                )
+                raise AlreadyDecided(already_decided(current))
             check(current)
             revision = current.revision + (1 if decision == "revise" else 0)
             changes: dict[str, Any] = {"updated_at": now, "revision": revision}

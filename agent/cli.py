@@ -14,6 +14,7 @@ import typer
 
 from agent.cli_common import JsonFlag, T, UserOpt, emit, fail, guarded, service, settings_or_fail
 from agent.cli_pipeline import register as register_pipeline_commands
+from agent.cli_users import users_app
 from agent.settings import shown
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(threads_app, name="threads")
 app.add_typer(tools_app, name="tools")
+app.add_typer(users_app, name="users")
 
 
 def describe(proposal: Proposal, attention: str | None = None) -> str:
@@ -106,6 +108,32 @@ def seed(
     else:
         counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items())
         typer.echo(f"Seeded the legacy ERP at {shown(settings.erp_database_url)}: {counts}.")
+
+
+# ---- the web app --------------------------------------------------------------------------------
+
+
+@app.command("ui")
+def web_app(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to serve on")] = 8501,
+    address: Annotated[
+        str, typer.Option(help="address to bind; 0.0.0.0 serves other machines")
+    ] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open a browser window")] = True,
+    seed_if_empty: Annotated[
+        bool, typer.Option("--seed/--no-seed", help="seed the bundled ERP first when it is empty")
+    ] = True,
+) -> None:
+    """Start the web app (chat, approvals inbox, audit, reconciliation, overview) at http://ADDRESS:PORT."""
+    import os
+
+    settings = settings_or_fail()
+    if seed_if_empty and settings.erp_url is None:
+        seed(reset=False, scale=1, if_empty=True, as_json=False)
+    typer.echo(f"Countersign web app on http://{address}:{port} (Ctrl-C stops)")
+    # The agent never imports the UI (the dependency rule); the app runs as its own module.
+    command = [sys.executable, "-m", "ui", "--port", str(port), "--address", address]
+    os.execv(sys.executable, [*command, *([] if open_browser else ["--no-open"])])
 
 
 # ---- chat ---------------------------------------------------------------------------------------

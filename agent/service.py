@@ -31,6 +31,7 @@ from agent.approvals import (
     ProposalNotFound,
     ProposalStatus,
     ProposalStore,
+    already_decided,
 )
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.edits import EditError, apply_edits
@@ -62,7 +63,24 @@ from agent.policy_changes import CHECKER_ROLE, PolicyChange, PolicyChangeNotFoun
 from agent.reconcile import Discrepancy, Reconciler, RunReport
 from agent.records import decision_event, proposal_event
 from agent.settings import Settings, load_settings
+from agent.signin import SignInGuard, SignInRefused
 from agent.users import Directory, Role, UnknownUser, User, load_directory
+from agent.views import (
+    INBOX_SORTS,
+    ActionRate,
+    EditableField,
+    EvidenceCheck,
+    FieldChange,
+    InboxFilter,
+    InboxItem,
+    InboxSort,
+    Overview,
+    editable_fields,
+    field_changes,
+    inbox_items,
+    overview_of,
+    shown_results,
+)
 from erp_acl.commands import Command as ErpCommand
 from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
@@ -70,7 +88,15 @@ from erp_acl.errors import ErpError
 from erp_acl.events import EventError
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
-from tools.gateway import AccessDenied, Gateway, Principal, ToolError, ToolSpec, receipt_reference
+from tools.gateway import (
+    AccessDenied,
+    Gateway,
+    Principal,
+    ToolError,
+    ToolSpec,
+    receipt_reference,
+    result_digest,
+)
 from tools.identity import AgentIdentity, IdentityError
 from tools.observability import correlated, traced_erp
 from tools.rendering import to_plain_json
@@ -81,6 +107,37 @@ if TYPE_CHECKING:
     from agent.pipeline.runner import Pipeline
 
 log = logging.getLogger("countersign.service")
+
+# What interfaces (the web app, the CLI, MCP) may import from here: the service and the types it
+# hands out, so that none of them reaches past the service into the graph, the stores or SQL.
+__all__ = [
+    "INBOX_SORTS",
+    "USER_ERRORS",
+    "ActionRate",
+    "AgentService",
+    "AlreadyDecided",
+    "AuditRecord",
+    "ChatEvent",
+    "ChatResult",
+    "Conversation",
+    "Decision",
+    "Discrepancy",
+    "EditableField",
+    "EvidenceCheck",
+    "FieldChange",
+    "InboxFilter",
+    "InboxItem",
+    "InboxSort",
+    "Overview",
+    "Proposal",
+    "ProposalStatus",
+    "Refused",
+    "RunReport",
+    "SignInRefused",
+    "User",
+    "VerifyReport",
+    "build_service",
+]
 
 Via = Literal["agent", "mcp"]
 EXPIRY_ACTOR = "system:expiry"
@@ -111,6 +168,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EventConfigError,
     EventError,
     BusUnavailable,
+    SignInRefused,
 )
 
 
@@ -231,6 +289,7 @@ class AgentService:
         self._today = today
         self._now = now
         self._on_close = on_close
+        self.sign_ins = SignInGuard(directory, now=now)
         self.agent = self.identities["agent"]
         self.agent_ids = frozenset(identity.id for identity in self.identities.values())
         self.graph = build_graph(
@@ -255,6 +314,25 @@ class AgentService:
         user = self.directory.get(user_id)
         if role is not None and not user.has(role):
             raise Refused(f"{user_id} is not allowed to do this: it needs the {role} role")
+        return user
+
+    def authenticate(self, user_id: str, password: str) -> User:
+        """A configured user whose password matches; SignInRefused (one safe line) otherwise."""
+        try:
+            user = self.sign_ins.sign_in(user_id, password)
+        except SignInRefused as refused:
+            log.warning("sign-in refused", extra={"user": user_id, "reason": str(refused)})
+            raise
+        log.info("signed in", extra={"user": user.id})
+        return user
+
+    def user_for_email(self, email: str) -> User:
+        """The configured user an identity provider's verified email belongs to."""
+        user = self.directory.by_email(email)
+        if user is None:
+            raise SignInRefused(
+                f"{email} is not a Countersign user; ask an administrator to add it as `email` in the users file"
+            )
         return user
 
     def _roles(self, user_id: str) -> tuple[str, ...]:
@@ -413,6 +491,75 @@ class AgentService:
             if needs_reminder(gate := Gate.from_json(p.gate), now) and user.has(gate.escalation_role)
         ]
 
+    def inbox(self, user_id: str, wanted: InboxFilter | None = None) -> list[InboxItem]:
+        """An approver's inbox: pending proposals they may decide, filtered and sorted; with
+        ``include_blocked`` also the ones they may not, each saying why."""
+        person = self.user(user_id)
+        return inbox_items(
+            self.store.list(status="pending", limit=100_000),
+            wanted or InboxFilter(),
+            now=self._now(),
+            blocked_reason=lambda p: self.decision_blocker(p, person),
+            attention=self.attention,
+        )
+
+    def decision_blocker(self, proposal: Proposal, person: User) -> str | None:
+        """Why ``person`` cannot approve ``proposal`` now (segregation of duties, role, already
+        approved), or None when they can."""
+        if proposal.status != "pending":
+            return f"it is {proposal.status}"
+        if person.id in {d.actor for d in proposal.current_approvals()}:
+            return f"you already approved it; it waits for {Gate.from_json(proposal.gate).requirement()}"
+        try:
+            self._check_decider(proposal, person, "approve")
+        except Refused as refused:
+            return str(refused)
+        return None
+
+    def edit_form(self, proposal_id: str) -> list[EditableField]:
+        """The fields of a proposal an approver may change, with their current values."""
+        return editable_fields(self.store.get(proposal_id).payload)
+
+    def check_evidence(self, proposal_id: str, user_id: str) -> list[EvidenceCheck]:
+        """Each ERP read a proposal relied on, read again now for ``user_id``: whether it still
+        says the same, and which values changed since the agent saw them."""
+        proposal = self.store.get(proposal_id)
+        user = self.user(user_id)
+        try:
+            shown = shown_results(self.messages(proposal.thread_id))
+        except Exception:  # a compensation has no conversation; a pruned one has no messages
+            shown = []
+        checks = []
+        for evidence in proposal.evidence:
+            then = next(
+                (r for tool, args, r in shown if tool == evidence.tool and args == evidence.args), None
+            )
+            principal = Principal(self.agent.id, user.id)
+            try:
+                value = self.gateway.read(
+                    evidence.tool, evidence.args, principal, self.gateway.mint(principal, evidence.tool)
+                )
+            except USER_ERRORS as exc:
+                checks.append(
+                    EvidenceCheck(
+                        evidence.tool, evidence.args, evidence.digest, None, then, None, error=str(exc)
+                    )
+                )
+                continue
+            now = to_plain_json(value)
+            unchanged = result_digest(value) == evidence.digest
+            changes = [] if unchanged or then is None else field_changes(then, now)
+            checks.append(
+                EvidenceCheck(evidence.tool, evidence.args, evidence.digest, unchanged, then, now, changes)
+            )
+        return checks
+
+    def overview(self) -> Overview:
+        """Pending count, time to decision and approval rate per action, from every proposal."""
+        proposals = self.store.list(limit=1_000_000)
+        overdue = sum(1 for p in proposals if self.attention(p) is not None)
+        return overview_of(proposals, overdue=overdue)
+
     def decide(
         self,
         proposal_id: str,
@@ -427,8 +574,7 @@ class AgentService:
         person = self.user(user_id)
         proposal = self.store.get(proposal_id)
         if proposal.status != "pending":
-            by = f" by {proposal.decided_by}" if proposal.decided_by else ""
-            raise AlreadyDecided(f"proposal {proposal.id} was already decided{by} (status {proposal.status})")
+            raise AlreadyDecided(already_decided(proposal))
         gate = Gate.from_json(proposal.gate)
         if is_expired(gate, self._now()):
             self._expire(proposal)
@@ -731,6 +877,32 @@ class AgentService:
         problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
         return report.model_copy(update={"ok": False, "problem": problem})
 
+    def audit_search(
+        self,
+        *,
+        proposal_id: str | None = None,
+        idempotency_key: str | None = None,
+        user_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditRecord]:
+        """The latest ``limit`` audit records matching every given filter, newest first. A user
+        matches as the actor or as the person an identity acted for."""
+        from collections import deque
+
+        found: deque[AuditRecord] = deque(maxlen=limit)
+        for record in self.audit.records(
+            proposal_id=proposal_id or None,
+            idempotency_key=idempotency_key or None,
+            since=since,
+            until=until,
+        ):
+            if user_id and user_id not in (record.actor, record.on_behalf_of):
+                continue
+            found.append(record)
+        return list(reversed(found))
+
     def story(self, proposal_id: str) -> list[AuditRecord]:
         """Every audit record of one action, in order: request evidence, proposal, decisions, commit."""
         proposal = self.store.get(proposal_id)
@@ -869,6 +1041,9 @@ class AgentService:
 
     def discrepancies(self, *, include_resolved: bool = False) -> list[Discrepancy]:
         return self.reconciler.discrepancies(include_resolved=include_resolved)
+
+    def latest_reconciliation(self) -> RunReport | None:
+        return self.reconciler.latest()
 
     def _confirm_landed(self, proposal_id: str, entry: LedgerEntry) -> None:
         """A write the ledger shows landed but whose result never came back: record it from the

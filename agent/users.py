@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+
+from agent.passwords import BadPasswordHash, check_hash_format
 
 Role = Literal["clerk", "approver", "auditor", "finance_director"]
 ROLES: tuple[Role, ...] = ("clerk", "approver", "auditor", "finance_director")
@@ -22,6 +24,8 @@ class User:
     name: str
     roles: tuple[Role, ...]
     default_cost_center: str | None = None
+    email: str | None = None
+    password_hash: str | None = field(default=None, repr=False)
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -46,6 +50,11 @@ class Directory:
     def ids(self) -> frozenset[str]:
         return frozenset(self._users)
 
+    def by_email(self, email: str) -> User | None:
+        """The user whose configured email is ``email`` (case-insensitive), if any."""
+        wanted = email.strip().casefold()
+        return next((u for u in self._users.values() if u.email and u.email.casefold() == wanted), None)
+
 
 def _parse(text: str, origin: str) -> Directory:
     data = tomllib.loads(text)
@@ -55,11 +64,21 @@ def _parse(text: str, origin: str) -> Directory:
         bad = [r for r in roles if r not in ROLES]
         if bad:
             raise ValueError(f"{origin}: user {user_id!r} has unknown roles {bad}; allowed: {list(ROLES)}")
+        password_hash = entry.get("password_hash")
+        if password_hash is not None:
+            try:
+                check_hash_format(str(password_hash))
+            except BadPasswordHash as bad:
+                raise ValueError(
+                    f"{origin}: user {user_id!r}: {bad} (make one with `countersign users hash-password`)"
+                ) from None
         users[user_id] = User(
             id=user_id,
             name=str(entry.get("name", user_id)),
             roles=roles,
             default_cost_center=entry.get("default_cost_center"),
+            email=entry.get("email"),
+            password_hash=password_hash,
         )
     if not users:
         raise ValueError(f"{origin}: no [users.<id>] entries")

@@ -121,7 +121,7 @@ def test_twenty_approvers_in_separate_processes_commit_exactly_one_document(data
     assert [code for code, _ in results].count(0) == 1
     losers = [err for code, err in results if code != 0]
     assert all(code == 1 for code, _ in results if code != 0)
-    assert all("already decided" in err and err.count("\n") == 1 for err in losers), losers
+    assert all("already approved by" in err and err.count("\n") == 1 for err in losers), losers
     assert len(purchase_orders_with(data_dir, proposal["idempotency_key"])) == 1
 
 

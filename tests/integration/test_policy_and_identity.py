@@ -134,7 +134,7 @@ def test_a_proposal_pending_past_its_limit_expires_and_the_agent_tells_the_reque
     assert expired.approvals[-1].actor == "system:expiry"
     reply = str(svc.messages(result.thread_id)[-1].content).lower()
     assert "expired" in reply
-    with pytest.raises(Exception, match="already decided"):
+    with pytest.raises(Exception, match="expired before anyone decided"):
         svc.decide(proposal.id, "bob", "approve")
     assert svc.gateway.receipt_for(proposal.idempotency_key) is None
 

@@ -131,7 +131,7 @@ def test_twenty_concurrent_approvals_in_threads_make_exactly_one_document(servic
         thread.join()
 
     assert outcomes.count("won") == 1
-    assert all("already decided" in o for o in outcomes if o != "won")
+    assert all("already approved by" in o for o in outcomes if o != "won")
     assert service.proposal(proposal.id).status == "committed"
     assert len(documents_with(service.erp, proposal.idempotency_key)) == 1
 

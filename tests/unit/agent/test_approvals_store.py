@@ -160,7 +160,7 @@ def test_only_one_of_many_concurrent_deciders_completes_the_gate(store: Proposal
 
     assert len(wins) == 1
     assert len(losses) == 15
-    assert all(f"already decided by {wins[0]}" in loss for loss in losses)
+    assert all(f"already approved by {wins[0]}" in loss for loss in losses)
     assert len(store.get(proposal.id).approvals) == 1
 
 
