@@ -9,9 +9,8 @@ bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-run: bootstrap  ## seed the bundled ERP (first time only) and open the chat as alice
-	@$(UV) run --frozen countersign seed --if-empty
-	@$(UV) run --frozen countersign chat --user alice
+run: bootstrap  ## open the web app on http://127.0.0.1:8501 (seeds the bundled ERP the first time)
+	@$(UV) run --frozen countersign ui
 
 lint: bootstrap  ## ruff (lint + format check), mypy, import-linter contracts
 	$(UV) run --frozen ruff check .

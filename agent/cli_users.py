@@ -21,26 +21,24 @@ def list_users(as_json: JsonFlag = False) -> None:
         directory = load_directory(settings_or_fail().users_file)
     except (OSError, ValueError) as exc:
         fail(str(exc).splitlines()[0])
-    rows = [
-        {
-            "id": u.id,
-            "name": u.name,
-            "roles": list(u.roles),
-            "password": u.password_hash is not None,
-            "email": u.email,
-        }
-        for u in directory.all()
-    ]
+    users = directory.all()
     if as_json:
-        emit(rows)
-        return
-    for row in rows:
-        ways = [
-            w for w, on in (("password", row["password"]), (f"SSO as {row['email']}", row["email"])) if on
-        ]
-        typer.echo(
-            f"{row['id']:<12} {row['name']:<24} {', '.join(row['roles']):<28} {'; '.join(ways) or 'cannot sign in'}"
+        emit(
+            [
+                {
+                    "id": u.id,
+                    "name": u.name,
+                    "roles": list(u.roles),
+                    "password": u.password_hash is not None,
+                    "email": u.email,
+                }
+                for u in users
+            ]
         )
+        return
+    for u in users:
+        ways = (["password"] if u.password_hash else []) + ([f"SSO as {u.email}"] if u.email else [])
+        typer.echo(f"{u.id:<12} {u.name:<24} {', '.join(u.roles):<28} {'; '.join(ways) or 'cannot sign in'}")
 
 
 @users_app.command("hash-password")

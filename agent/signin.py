@@ -7,6 +7,7 @@ this process (each UI process guards its own sign-ins).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ class SignInGuard:
             recent = [t for t in self._failures.get(name, []) if now - t < self._window]
             self._failures[name] = recent
             if len(recent) >= self._max_failures:
-                minutes = max(1, int((recent[0] + self._window - now).total_seconds() // 60) + 1)
+                minutes = max(1, math.ceil((recent[0] + self._window - now).total_seconds() / 60))
                 raise SignInRefused(f"too many failed sign-ins for {user_id!r}; try again in {minutes} min")
         try:
             user: User | None = self._directory.get(name)

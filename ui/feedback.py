@@ -15,9 +15,11 @@ from typing import TypeVar
 
 import streamlit as st
 
-from agent.service import USER_ERRORS, AlreadyDecided, SignInRefused
+from agent.service import USER_ERRORS
 
 T = TypeVar("T")
+# Errors raised on purpose with a message meant for people (ValueError: bad input, e.g. a filter).
+EXPLAINED: tuple[type[Exception], ...] = (*USER_ERRORS, ValueError)
 log = logging.getLogger("countersign.ui")
 
 NEXT_STEP: dict[str, str] = {
@@ -56,7 +58,7 @@ def run(action: Callable[[], T]) -> T | None:
     """Run ``action``; on an error show it in one line (with what to do next) and return None."""
     try:
         return action()
-    except (*USER_ERRORS, SignInRefused, AlreadyDecided, ValueError) as exc:
+    except EXPLAINED as exc:
         st.error(explain(exc), icon="⚠️")
     except Exception as exc:
         if _control_flow(exc):
@@ -70,7 +72,7 @@ def shown_errors() -> Iterator[None]:
     """Around a whole page: whatever escapes it is shown as one line instead of a traceback."""
     try:
         yield
-    except (*USER_ERRORS, ValueError) as exc:
+    except EXPLAINED as exc:
         st.error(explain(exc), icon="⚠️")
     except Exception as exc:
         if _control_flow(exc):

@@ -1,0 +1,97 @@
+"""``countersign ui`` on a fresh installation: it seeds the bundled ERP and serves the app; and the
+``countersign users`` commands that manage sign-in."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from agent.passwords import verify_password
+from tests.conftest import REPO, cli_env, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"countersign ui exited {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} never became healthy")
+
+
+def test_countersign_ui_seeds_a_fresh_installation_and_serves_the_app(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "ui", "--no-open", "--port", str(port)],
+        cwd=REPO,
+        env=cli_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+            assert answer.status == 200 and b"<html" in answer.read().lower()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "Seeded the legacy ERP" in output
+    assert f"http://127.0.0.1:{port}" in output
+    again = run_cli(data_dir, "seed", "--if-empty", check=True)
+    assert "already has data" in again.stdout
+
+
+def test_a_bad_port_is_refused_in_one_line(data_dir: Path) -> None:
+    result = run_cli(data_dir, "ui", "--port", "70000")
+    assert result.returncode == 2 and "Invalid value for '--port'" in result.stderr
+
+
+def test_users_list_shows_how_each_user_signs_in(data_dir: Path) -> None:
+    result = run_cli(data_dir, "users", "list", check=True)
+    assert "alice" in result.stdout and "password; SSO as alice@example.com" in result.stdout
+
+
+def test_hash_password_prints_a_hash_for_the_users_file_and_refuses_a_short_one(data_dir: Path) -> None:
+    made = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "users", "hash-password", "--stdin"],
+        cwd=REPO,
+        env=cli_env(data_dir),
+        input="long enough secret\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert verify_password("long enough secret", made.stdout.strip())
+
+    short = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "users", "hash-password", "--stdin"],
+        cwd=REPO,
+        env=cli_env(data_dir),
+        input="short\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 1 and short.stderr == "error: a password needs at least 8 characters\n"
