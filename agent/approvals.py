@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -269,9 +270,13 @@ class ProposalStore:
         status: ProposalStatus | None = None,
         requester: str | None = None,
         thread_id: str | None = None,
+        person: str | None = None,
         limit: int = 200,
     ) -> list[Proposal]:
+        """Newest first. ``person`` matches whoever requested it or had it requested for them."""
         query = select(proposals).order_by(proposals.c.created_at.desc()).limit(limit)
+        if person is not None:
+            query = query.where(or_(proposals.c.requester == person, proposals.c.on_behalf_of == person))
         if status is not None:
             query = query.where(proposals.c.status == status)
         if requester is not None:

@@ -61,10 +61,9 @@ class ConversationStore:
 
     def owned(self, thread_id: str, user: str) -> Conversation:
         conversation = self.get(thread_id)
-        if conversation is None:
-            raise ThreadAccessDenied(f"no conversation {thread_id!r}")
-        if conversation.owner != user:
-            raise ThreadAccessDenied(f"conversation {thread_id} belongs to {conversation.owner}, not {user}")
+        # One answer for "not yours" and "does not exist": a guessed id must not reveal its owner.
+        if conversation is None or conversation.owner != user:
+            raise ThreadAccessDenied(f"no conversation {thread_id!r} of yours")
         return conversation
 
     def touch(self, thread_id: str) -> None:

@@ -134,6 +134,7 @@ __all__ = [
     "Refused",
     "RunReport",
     "SignInRefused",
+    "ThreadAccessDenied",
     "User",
     "VerifyReport",
     "build_service",
@@ -438,6 +439,11 @@ class AgentService:
     def conversations_of(self, user_id: str) -> list[Conversation]:
         return self.conversations.of_user(self.user(user_id).id)
 
+    def waiting_for(self, thread_id: str, user_id: str) -> str | None:
+        """The proposal the owner's conversation is waiting on (decision or ERP answer), if any."""
+        self.conversations.owned(thread_id, self.user(user_id).id)
+        return self._waiting_proposal(thread_id)
+
     def _waiting_proposal(self, thread_id: str) -> str | None:
         for pending in self.graph.get_state(self._config(thread_id)).interrupts:
             value = pending.value
@@ -451,9 +457,18 @@ class AgentService:
         return self.store.get(proposal_id)
 
     def proposals(
-        self, status: ProposalStatus | None = None, requester: str | None = None, limit: int = 200
+        self,
+        status: ProposalStatus | None = None,
+        requester: str | None = None,
+        limit: int = 200,
+        *,
+        thread_id: str | None = None,
+        person: str | None = None,
     ) -> list[Proposal]:
-        return self.store.list(status=status, requester=requester, limit=limit)
+        """Newest first; ``person`` matches the requester or whoever it was requested for."""
+        return self.store.list(
+            status=status, requester=requester, thread_id=thread_id, person=person, limit=limit
+        )
 
     def pending_approvals(self, user_id: str | None = None) -> list[Proposal]:
         """Pending proposals; for a given person, those they may still act on (never their own)."""
@@ -889,19 +904,17 @@ class AgentService:
     ) -> list[AuditRecord]:
         """The latest ``limit`` audit records matching every given filter, newest first. A user
         matches as the actor or as the person an identity acted for."""
-        from collections import deque
-
-        found: deque[AuditRecord] = deque(maxlen=limit)
-        for record in self.audit.records(
-            proposal_id=proposal_id or None,
-            idempotency_key=idempotency_key or None,
-            since=since,
-            until=until,
-        ):
-            if user_id and user_id not in (record.actor, record.on_behalf_of):
-                continue
-            found.append(record)
-        return list(reversed(found))
+        return list(
+            self.audit.records(
+                proposal_id=proposal_id or None,
+                idempotency_key=idempotency_key or None,
+                person=user_id or None,
+                since=since,
+                until=until,
+                newest_first=True,
+                limit=limit,
+            )
+        )
 
     def story(self, proposal_id: str) -> list[AuditRecord]:
         """Every audit record of one action, in order: request evidence, proposal, decisions, commit."""

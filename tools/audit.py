@@ -1572,8 +1572,12 @@ class AuditTrail:
         idempotency_key: str | None = None,
         actor: str | None = None,
         types: Iterable[EventType] | None = None,
+        person: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
     ) -> Iterator[AuditRecord]:
-        """Records in seq order, streamed. ``since``/``until`` are a half-open time range; seqs inclusive."""
+        """Records in seq order (or newest first), streamed. ``since``/``until`` are a half-open time
+        range; seqs inclusive. ``person`` matches the actor or whoever an identity acted for."""
         clauses: list[str] = []
         params: dict[str, Any] = {}
         for name, value, clause in (
@@ -1584,6 +1588,7 @@ class AuditTrail:
             ("proposal_id", proposal_id, "proposal_id = :proposal_id"),
             ("idempotency_key", idempotency_key, "idempotency_key = :idempotency_key"),
             ("actor", actor, "actor = :actor"),
+            ("person", person, "(actor = :person OR on_behalf_of = :person)"),
         ):
             if value is not None:
                 clauses.append(clause)
@@ -1596,7 +1601,11 @@ class AuditTrail:
             clauses.append(f"type IN ({', '.join(':' + name for name in names)})")
             params.update(zip(names, wanted, strict=True))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        for row in self._iter_rows(f"{_SELECT}{where} ORDER BY seq", params):
+        order = " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        if limit is not None:
+            order += " LIMIT :limit"
+            params["limit"] = int(limit)
+        for row in self._iter_rows(f"{_SELECT}{where}{order}", params):
             yield _record_from_row(row)
 
     # -- verification and export --

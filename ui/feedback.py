@@ -26,6 +26,7 @@ NEXT_STEP: dict[str, str] = {
     "AlreadyDecided": "The inbox now shows where it stands.",
     "ProposalNotFound": "Check the proposal id, or pick one from the list.",
     "EditError": "Change only the fields the form shows.",
+    "ThreadAccessDenied": "Pick one of your conversations, or start a new one.",
     "ErpError": "The ERP did not accept or answer the request; try again in a moment.",
     "BusUnavailable": "The message queue is unreachable; try again in a moment. Nothing was lost.",
     "TokenRefused": "Try again; if it keeps happening, tell your administrator.",

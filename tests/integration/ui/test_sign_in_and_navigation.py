@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.service import AgentService
-from tests.integration.ui.conftest import APP, AppAs
+from tests.integration.ui.conftest import APP, AppAs, file_purchase_order
 from ui import runtime
 
 OIDC_SECRETS = {
@@ -31,8 +31,8 @@ def signed_in_user(at: AppTest) -> str | None:
 
 
 def nav_titles(at: AppTest) -> list[str]:
-    """Titles of the pages the run registered with st.navigation (AppTest keeps no public list)."""
-    return [str(info.get("page_name")) for info in at._registered_pages.values()]
+    """Titles of the page links in the sidebar."""
+    return [link.proto.label for link in at.sidebar.get("page_link")]
 
 
 def test_the_sign_in_page_renders_with_the_demo_hint_and_no_page_behind_it(app_as: AppAs) -> None:
@@ -75,6 +75,22 @@ def test_navigation_shows_only_the_pages_of_the_users_roles(
     at = app_as(user)
     assert not at.exception
     assert nav_titles(at) == pages
+
+
+def test_a_link_opened_before_signing_in_is_followed_after_it(
+    app_as: AppAs, ui_service: AgentService
+) -> None:
+    proposal = file_purchase_order(ui_service, "alice")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.query_params["proposal"] = proposal.id
+    at.switch_page("views/inbox.py").run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+
+    at = sign_in(at, "bob", "bob-demo")
+
+    assert not at.exception
+    assert at.query_params.get("proposal") == proposal.id
+    assert any(proposal.id in s.value for s in at.subheader)  # the inbox opened on that proposal
 
 
 def test_signing_out_returns_to_the_sign_in_page(app_as: AppAs) -> None:
