@@ -27,7 +27,8 @@ def sign_in(at: AppTest, user: str, password: str) -> AppTest:
 
 
 def signed_in_user(at: AppTest) -> str | None:
-    return at.session_state[runtime.USER_KEY] if runtime.USER_KEY in at.session_state else None
+    user = at.session_state.get(runtime.USER_KEY)
+    return user if isinstance(user, str) else None
 
 
 def nav_titles(at: AppTest) -> list[str]:
