@@ -102,8 +102,12 @@ def proposal_card(proposal: Proposal, *, show_evidence: bool = True) -> None:
             f"Amount {money(amount)} · requested by {proposal.on_behalf_of} · {when(proposal.created_at)}"
         )
         rows = payload_rows(proposal.payload)
-        if rows:
-            st.dataframe(rows, hide_index=True, width="stretch")
+        if rows:  # a static table: the card may refresh every few seconds, a grid would flicker
+            st.table(
+                {"field": [r["field"] for r in rows], "value": [r["value"] for r in rows]},
+                hide_index=True,
+                border="horizontal",
+            )
         if show_evidence and proposal.evidence:
             with st.expander(f"Evidence: {len(proposal.evidence)} ERP read(s) it relied on"):
                 for item in proposal.evidence:
