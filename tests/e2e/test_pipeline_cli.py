@@ -111,16 +111,22 @@ def test_a_long_running_worker_reports_progress_and_stops_cleanly_on_sigterm(dat
     worker = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "worker", "--status-every", "1"],
         cwd=REPO,
-        env=cli_env(data_dir),
+        env=cli_env(data_dir, PYTHONUNBUFFERED="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(5)
+    assert worker.stdout is not None
+    # Signal only once it says it runs (a loaded machine may take a while to start it), then
+    # give it time for a progress line.
+    started = worker.stdout.readline()
+    assert "worker (all)" in started, started
+    time.sleep(2.5)
     worker.send_signal(signal.SIGTERM)
-    out, err = worker.communicate(timeout=60)
+    rest, err = worker.communicate(timeout=60)
+    out = started + rest
     assert worker.returncode == 0, err
-    assert "worker (all)" in out and "stopped." in out
+    assert "stopped." in out
     assert "commands 0" in out
 
 

@@ -87,7 +87,7 @@ def test_a_name_is_locked_after_repeated_failures_and_unlocks_after_the_window(
         with pytest.raises(SignInRefused):
             guard.sign_in("ana", "wrong")
 
-    with pytest.raises(SignInRefused, match="too many failed sign-ins.*try again in 15 min"):
+    with pytest.raises(SignInRefused, match=r"too many failed sign-ins.*try again in 15 min"):
         guard.sign_in("ana", "right password")  # even the right password waits
 
     clock.now += timedelta(minutes=16)
