@@ -114,7 +114,7 @@ def proposal_card(proposal: Proposal, *, show_evidence: bool = True) -> None:
                     st.markdown(f"- `{item.tool}` {item.args} — digest `{item.digest[:12]}…`")
         document = erp_document(proposal)
         if proposal.status == "committed" and document:
-            st.success(f"Committed in the ERP: {document}", icon="✅")
+            st.success(f"Committed in the ERP: {document}", icon=":material/check_circle:")
         elif proposal.status == "failed":
             st.error(f"The ERP refused it: {proposal.error or 'no reason given'}")
         elif proposal.status == "rejected" and proposal.approvals:

@@ -60,11 +60,11 @@ def run(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except EXPLAINED as exc:
-        st.error(explain(exc), icon="⚠️")
+        st.error(explain(exc), icon=":material/warning:")
     except Exception as exc:
         if _control_flow(exc):
             raise
-        st.error(unexpected(exc), icon="🚫")
+        st.error(unexpected(exc), icon=":material/error:")
     return None
 
 
@@ -74,8 +74,8 @@ def shown_errors() -> Iterator[None]:
     try:
         yield
     except EXPLAINED as exc:
-        st.error(explain(exc), icon="⚠️")
+        st.error(explain(exc), icon=":material/warning:")
     except Exception as exc:
         if _control_flow(exc):
             raise
-        st.error(unexpected(exc), icon="🚫")
+        st.error(unexpected(exc), icon=":material/error:")

@@ -79,5 +79,5 @@ def render() -> None:
                 "Demo installation: sign in as **alice** (clerk), **bob** (approver), **carol** "
                 "(approver and clerk), **erin** (finance director) or **dave** (auditor). Each demo "
                 "password is the user name followed by `-demo`, e.g. `alice-demo`.",
-                icon="ℹ️",
+                icon=":material/info:",
             )

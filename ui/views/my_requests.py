@@ -73,7 +73,7 @@ def _request(proposal: Proposal, user: User) -> None:
     # Not a button callback: switching pages from a callback is not allowed.
     from_their_chat = bool(proposal.thread_id) and proposal.requester == user.id
     if from_their_chat and button.button(
-        "Open in chat", key=f"open-{proposal.id}", icon=":material/chat:", width="stretch"
+        "Open in chat", key=f"open-chat-{proposal.id}", icon=":material/chat:", width="stretch"
     ):
         _open_in_chat(proposal.thread_id)
 

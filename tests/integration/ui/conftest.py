@@ -8,6 +8,7 @@ pages use (``ui_service``), then drive the page as a person would.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,8 +31,8 @@ PAGES = {
 
 @pytest.fixture
 def ui_service(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AgentService]:
-    for name in ("COUNTERSIGN_USERS_FILE", "COUNTERSIGN_MODEL", "COUNTERSIGN_BROKER_URL", "COUNTERSIGN_WORKERS"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith(("COUNTERSIGN_", "OPENAI_"))]:
+        monkeypatch.delenv(name)  # a fresh installation: none of the caller's settings
     monkeypatch.setenv("COUNTERSIGN_DATA_DIR", str(data_dir))
     monkeypatch.setattr(runtime, "START_WORKERS", False)
     svc = runtime.service()

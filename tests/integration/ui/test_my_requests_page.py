@@ -37,7 +37,7 @@ def test_a_clerk_sees_her_requests_newest_first_with_who_must_approve_them(
         "Needs 1 approval by someone with the approver or finance director role. "
         "You cannot approve your own request."
     ) in [c.value for c in at.caption]
-    assert at.button(key=f"open-{first.id}") and at.button(key=f"open-{second.id}")
+    assert at.button(key=f"open-chat-{first.id}") and at.button(key=f"open-chat-{second.id}")
 
 
 def test_the_status_filter_shows_only_requests_in_that_status(
@@ -85,7 +85,7 @@ def test_open_in_chat_opens_the_conversation_the_request_came_from(
     ui_service.chat("alice", "how many hex bolts M8 do we have?")  # a newer, unrelated conversation
     at = ok(app_as("alice", "requests"))
 
-    ok(at.button(key=f"open-{proposal.id}").click().run())
+    ok(at.button(key=f"open-chat-{proposal.id}").click().run())
 
     assert at.query_params["thread"] == proposal.thread_id
     assert at.session_state["chat_thread"] == proposal.thread_id

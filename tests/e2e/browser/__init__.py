@@ -1,0 +1,1 @@
+"""The web app in a real headless Chromium, driven by Playwright as people use it."""
