@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from erp_acl.tryton.adapter import TrytonErp
 from erp_acl.tryton.rpc import TrytonRpc
 from erp_acl.tryton.server import TrytonServer, start_server
 from erp_acl.tryton.setup import copy_database, prepare_database
@@ -70,3 +71,11 @@ def rpc(tryton_server: TrytonServer) -> Iterator[TrytonRpc]:
     client = tryton_server.client()
     yield client
     client.logout()
+
+
+@pytest.fixture
+def tryton_erp(tryton_server: TrytonServer) -> Iterator[TrytonErp]:
+    """The ports over this module's Tryton server (its own session)."""
+    erp = TrytonErp(tryton_server.client())
+    yield erp
+    erp.close()
