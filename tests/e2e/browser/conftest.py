@@ -267,7 +267,7 @@ def stop_server(server: Server) -> None:
             server.process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_server(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -288,7 +288,7 @@ def app_server(
         say(f"some browser test failed; the web app's log:\n{server.log_tail()}\n")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def base_url(app_server: Server) -> str:
     return app_server.base_url
 
@@ -296,13 +296,16 @@ def base_url(app_server: Server) -> str:
 # ---------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, never session: the sync API keeps an asyncio loop running in this thread while it
+# is open, and every later test that calls asyncio.run() would fail ("cannot be called from a
+# running event loop").
+@pytest.fixture(scope="module")
 def playwright_session() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_session: Playwright, chromium: Path) -> Iterator[Browser]:
     browser = playwright_session.chromium.launch(
         executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS

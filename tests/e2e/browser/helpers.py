@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -84,7 +85,19 @@ def open_page(page: Page, title: str) -> None:
     """Click ``title`` in the sidebar's page menu (keeps the session, as a person would)."""
     link = sidebar(page).get_by_role("link", name=title)
     expect(link).to_be_visible(timeout=STEP)
-    link.click()
+    path = urlparse(link.get_attribute("href") or "").path
+    arrived = re.compile(re.escape(path) + r"(\?.*)?$")
+    # A click that lands while Streamlit is still finishing a run can be dropped by the browser
+    # client: wait for the run, click, and click once more if the page did not change.
+    for attempt in range(2):
+        settle(page)
+        link.click()
+        try:
+            expect(page).to_have_url(arrived, timeout=STEP // 2)
+            return
+        except AssertionError:
+            if attempt:
+                raise
 
 
 def proposal_cards(page: Page | Locator) -> Locator:
