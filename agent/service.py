@@ -77,6 +77,7 @@ from agent.views import (
     Overview,
     editable_fields,
     field_changes,
+    flatten,
     inbox_items,
     overview_of,
     shown_results,
@@ -138,6 +139,7 @@ __all__ = [
     "User",
     "VerifyReport",
     "build_service",
+    "flatten",
 ]
 
 Via = Literal["agent", "mcp"]

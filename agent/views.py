@@ -240,23 +240,24 @@ def shown_results(messages: Sequence[AnyMessage]) -> list[tuple[str, dict[str, A
     return shown
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Leaf values of a JSON document by path (``levels[0].available``); a bare value is "value"."""
     if isinstance(value, dict):
         flat: dict[str, Any] = {}
         for key, item in value.items():
-            flat |= _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+            flat |= flatten(item, f"{prefix}.{key}" if prefix else str(key))
         return flat
     if isinstance(value, list):
         flat = {}
         for index, item in enumerate(value):
-            flat |= _flatten(item, f"{prefix}[{index}]")
+            flat |= flatten(item, f"{prefix}[{index}]")
         return flat
-    return {prefix: value}
+    return {prefix or "value": value}
 
 
 def field_changes(then: Any, now: Any) -> list[FieldChange]:
     """Leaf values that differ between two JSON documents, by path."""
-    before, after = _flatten(then), _flatten(now)
+    before, after = flatten(then), flatten(now)
     return [
         FieldChange(path, before.get(path), after.get(path))
         for path in sorted(before.keys() | after.keys())

@@ -30,6 +30,7 @@ from agent.service import (
     InboxSort,
     Proposal,
     User,
+    flatten,
 )
 from ui import feedback, runtime
 from ui.components import (
@@ -130,21 +131,6 @@ def moment(value: Any) -> str:
 def shown_value(value: Any) -> str:
     # The <untrusted> markers fence ERP free text off from the model; people do not need them.
     return "—" if value is None else _UNTRUSTED.sub("", str(value))
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf values of a JSON document by path (``levels[0].available``), as a table shows them."""
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat |= flatten(item, f"{prefix}.{key}" if prefix else str(key))
-        return flat
-    if isinstance(value, list):
-        flat = {}
-        for index, item in enumerate(value):
-            flat |= flatten(item, f"{prefix}[{index}]")
-        return flat
-    return {prefix or "value": value}
 
 
 def read_label(check: EvidenceCheck) -> str:
