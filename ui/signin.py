@@ -4,6 +4,7 @@ users file: an identity provider's email is matched to a user's ``email``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
@@ -22,9 +23,7 @@ def oidc_providers() -> list[str | None]:
         return []
     if "client_id" in auth:
         return [None]
-    return [
-        name for name, value in auth.items() if isinstance(value, dict | type(auth)) and "client_id" in value
-    ]
+    return [name for name, value in auth.items() if isinstance(value, Mapping) and "client_id" in value]
 
 
 def user_from_identity_provider() -> bool:

@@ -114,6 +114,18 @@ def test_single_sign_on_signs_in_the_user_with_that_email(ui_service: AgentServi
     assert signed_in_user(at) == "bob"
 
 
+def test_each_named_identity_provider_gets_its_own_button(ui_service: AgentService) -> None:
+    shared = {k: OIDC_SECRETS[k] for k in ("redirect_uri", "cookie_secret")}
+    provider = {k: v for k, v in OIDC_SECRETS.items() if k not in shared}
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["auth"] = {**shared, "google": provider, "okta": provider}
+    at.run()
+
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert "Sign in with google" in labels and "Sign in with okta" in labels
+
+
 def test_single_sign_on_for_an_unknown_email_says_whom_to_ask(ui_service: AgentService) -> None:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.secrets["auth"] = OIDC_SECRETS
