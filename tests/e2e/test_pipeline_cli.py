@@ -159,16 +159,22 @@ def test_reconcile_watch_runs_a_pass_per_interval_until_stopped(data_dir: Path) 
     watch = subprocess.Popen(
         [sys.executable, "-m", "agent.cli", "reconcile", "--watch", "--interval", "1"],
         cwd=REPO,
-        env=cli_env(data_dir),
+        env=cli_env(data_dir, PYTHONUNBUFFERED="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)
+    assert watch.stdout is not None
+    # Signal after two passes were reported, however long a loaded machine takes to start it.
+    seen: list[str] = []
+    while sum("reconciliation #" in line for line in seen) < 2:
+        line = watch.stdout.readline()
+        assert line, f"reconcile --watch ended early: {''.join(seen)}"
+        seen.append(line)
     watch.send_signal(signal.SIGTERM)
-    out, err = watch.communicate(timeout=60)
+    _, err = watch.communicate(timeout=60)
     assert watch.returncode == 0, err
-    assert out.count("reconciliation #") >= 2
+    assert "".join(seen).count("reconciliation #") >= 2
 
 
 def test_queue_status_shows_a_dead_letter_with_its_reason(data_dir: Path) -> None:
