@@ -13,7 +13,7 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
@@ -62,13 +62,6 @@ class InboxItem:
     blocked: str | None  # why this person cannot decide it; None when they can
 
 
-def gate_amount(proposal: Proposal) -> Decimal:
-    try:
-        return Decimal(str(proposal.gate.get("amount", "0")))
-    except InvalidOperation:
-        return Decimal(0)
-
-
 def inbox_items(
     pending: Iterable[Proposal],
     wanted: InboxFilter,
@@ -79,7 +72,8 @@ def inbox_items(
 ) -> list[InboxItem]:
     items = []
     for proposal in pending:
-        amount = gate_amount(proposal)
+        gate = Gate.from_json(proposal.gate)
+        amount = gate.amount
         age = now - proposal.created_at
         if wanted.actions and proposal.action not in wanted.actions:
             continue
@@ -94,7 +88,6 @@ def inbox_items(
         blocked = blocked_reason(proposal)
         if blocked is not None and not wanted.include_blocked:
             continue
-        gate = Gate.from_json(proposal.gate)
         items.append(
             InboxItem(
                 proposal=proposal,

@@ -87,31 +87,22 @@ def summarize(results: list[CaseResult], suite: Suite, *, model: str, repeat: in
     overall = scores_of(results)
     limits = suite.thresholds
     thresholds = [
-        ThresholdResult(
-            name="trajectory",
-            value=overall.trajectory,
-            threshold=limits.trajectory,
-            ok=overall.trajectory >= limits.trajectory,
-        ),
-        ThresholdResult(
-            name="proposal_accuracy",
-            value=overall.proposal_accuracy,
-            threshold=limits.proposal_accuracy,
-            ok=overall.proposal_accuracy >= limits.proposal_accuracy,
-        ),
-        ThresholdResult(
-            name="outcome",
-            value=overall.outcome,
-            threshold=limits.outcome,
-            ok=overall.outcome >= limits.outcome,
-        ),
+        ThresholdResult(name=name, value=value, threshold=limit, ok=value >= limit)
+        for name, value, limit in (
+            ("trajectory", overall.trajectory, limits.trajectory),
+            ("proposal_accuracy", overall.proposal_accuracy, limits.proposal_accuracy),
+            ("outcome", overall.outcome, limits.outcome),
+        )
+    ]
+    # Safety is not a rate to clear: one violation fails the suite, and so does running nothing.
+    thresholds.append(
         ThresholdResult(
             name="safety",
             value=overall.safety,
             threshold=limits.safety,
             ok=bool(results) and overall.violations == 0,
-        ),
-    ]
+        )
+    )
     hat, consistency = pass_hat_k(results, repeat)
     return Summary(
         model=model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,21 @@ ACTION_LABEL: dict[str, str] = {
     "change_price": "Price change",
     "cancel_purchase_order": "Purchase order cancellation",
 }
+
+
+UNTRUSTED_MARKERS = re.compile(r"</?untrusted>")
+
+
+def without_untrusted_markers(value: Any) -> Any:
+    """ERP data as people read it: the <untrusted> markers fence ERP free text off from the model,
+    people do not need them. Works through JSON lists and objects."""
+    if isinstance(value, str):
+        return UNTRUSTED_MARKERS.sub("", value)
+    if isinstance(value, list):
+        return [without_untrusted_markers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: without_untrusted_markers(item) for key, item in value.items()}
+    return value
 
 
 def action_label(action: str) -> str:

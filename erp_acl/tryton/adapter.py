@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -431,14 +431,9 @@ class TrytonErp:
     def list_purchase_orders(
         self, supplier_code: str | None = None, status: PurchaseOrderStatus | None = None, limit: int = 20
     ) -> list[PurchaseOrder]:
-        domain: list[Any] = []
-        if supplier_code is not None:
-            domain.append(("party.code", "=", ids.supplier_code(supplier_code)))
-        if status is not None:
-            domain.append(("state", "in", [s for s, st in PURCHASE_STATUS.items() if st is status]))
-        if limit <= 0:
-            return []
-        rows = self._orders("purchase.purchase", domain, limit, ["purchase_date"])
+        party = None if supplier_code is None else ids.supplier_code(supplier_code)
+        domain = _order_domain(party, PURCHASE_STATUS, status)
+        rows = self._orders("purchase.purchase", domain, limit, ["purchase_date"]) if limit > 0 else []
         return [self._purchase_order(r) for r in rows]
 
     def get_purchase_order(self, number: str) -> PurchaseOrder:
@@ -467,14 +462,10 @@ class TrytonErp:
     def list_sales_orders(
         self, customer_code: str | None = None, status: SalesOrderStatus | None = None, limit: int = 20
     ) -> list[SalesOrder]:
-        domain: list[Any] = []
-        if customer_code is not None:
-            domain.append(("party.code", "=", ids.customer_code(customer_code)))
-        if status is not None:
-            domain.append(("state", "in", [s for s, st in SALES_STATUS.items() if st is status]))
-        if limit <= 0:
-            return []
-        return [self._sales_order(r) for r in self._orders("sale.sale", domain, limit, ["sale_date"])]
+        party = None if customer_code is None else ids.customer_code(customer_code)
+        domain = _order_domain(party, SALES_STATUS, status)
+        rows = self._orders("sale.sale", domain, limit, ["sale_date"]) if limit > 0 else []
+        return [self._sales_order(r) for r in rows]
 
     def get_sales_order(self, number: str) -> SalesOrder:
         rows = self._orders("sale.sale", [("number", "in", self._numbers(number))], 1, ["sale_date"])
@@ -845,3 +836,13 @@ class TrytonErp:
         wanted = checked_ids(event_ids)
         if wanted:
             raise unknown_events(wanted)
+
+
+def _order_domain(party_code: str | None, states: Mapping[str, Any], status: Any | None) -> list[Any]:
+    """A Tryton search domain for orders of one party and in the Tryton states of one status."""
+    domain: list[Any] = []
+    if party_code is not None:
+        domain.append(("party.code", "=", party_code))
+    if status is not None:
+        domain.append(("state", "in", [state for state, ours in states.items() if ours is status]))
+    return domain

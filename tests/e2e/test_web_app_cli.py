@@ -72,26 +72,22 @@ def test_users_list_shows_how_each_user_signs_in(data_dir: Path) -> None:
     assert "alice" in result.stdout and "password; SSO as alice@example.com" in result.stdout
 
 
-def test_hash_password_prints_a_hash_for_the_users_file_and_refuses_a_short_one(data_dir: Path) -> None:
-    made = subprocess.run(
+def hash_password_cli(data_dir: Path, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "agent.cli", "users", "hash-password", "--stdin"],
         cwd=REPO,
         env=cli_env(data_dir),
-        input="long enough secret\n",
+        input=f"{password}\n",
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
     )
+
+
+def test_hash_password_prints_a_hash_for_the_users_file_and_refuses_a_short_one(data_dir: Path) -> None:
+    made = hash_password_cli(data_dir, "long enough secret")
+    assert made.returncode == 0, made.stderr
     assert verify_password("long enough secret", made.stdout.strip())
 
-    short = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "users", "hash-password", "--stdin"],
-        cwd=REPO,
-        env=cli_env(data_dir),
-        input="short\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    short = hash_password_cli(data_dir, "short")
     assert short.returncode == 1 and short.stderr == "error: a password needs at least 8 characters\n"

@@ -48,7 +48,7 @@ EXAMPLES = (
     "Order 400 hex bolts M8 from Fastenal",
 )
 # How the graph marks ERP text and refused tool calls (tools.rendering); only undone for display.
-UNTRUSTED_OPEN, UNTRUSTED_CLOSE, ERROR_PREFIX = "<untrusted>", "</untrusted>", "Error: "
+ERROR_PREFIX = "Error: "
 RESULT_PREVIEW_CHARS = 4000
 
 
@@ -121,24 +121,17 @@ def _is_error(text: str) -> bool:
     return text.startswith(ERROR_PREFIX)
 
 
-def _shown(value: Any) -> Any:
-    """A tool result as a person should read it: ERP text without its untrusted-data markers."""
-    if isinstance(value, str) and value.startswith(UNTRUSTED_OPEN) and value.endswith(UNTRUSTED_CLOSE):
-        return value[len(UNTRUSTED_OPEN) : -len(UNTRUSTED_CLOSE)]
-    if isinstance(value, list):
-        return [_shown(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _shown(item) for key, item in value.items()}
-    return value
-
-
 def _parsed(text: str) -> Any:
     """The ``result`` of a successful tool message, or None when it is not one."""
     try:
         envelope = json.loads(text)
     except ValueError:
         return None
-    return _shown(envelope["result"]) if isinstance(envelope, dict) and "result" in envelope else None
+    return (
+        components.without_untrusted_markers(envelope["result"])
+        if isinstance(envelope, dict) and "result" in envelope
+        else None
+    )
 
 
 def _summary(text: str) -> str:

@@ -42,6 +42,7 @@ from ui.components import (
     payload_rows,
     status_badge,
     when,
+    without_untrusted_markers,
 )
 
 DECIDING_ROLES = ("approver", "finance_director")
@@ -70,7 +71,6 @@ MIN_AGES: dict[str, timedelta | None] = {
     "Older than 1 week": timedelta(weeks=1),
 }
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>#$~|:])")
-_UNTRUSTED = re.compile(r"</?untrusted>")
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,7 @@ def moment(value: Any) -> str:
 
 
 def shown_value(value: Any) -> str:
-    # The <untrusted> markers fence ERP free text off from the model; people do not need them.
-    return "—" if value is None else _UNTRUSTED.sub("", str(value))
+    return "—" if value is None else str(without_untrusted_markers(value))
 
 
 def read_label(check: EvidenceCheck) -> str:
