@@ -164,7 +164,7 @@ def build_graph(
                 token = deps.gateway.mint(who, call["name"])
                 value = deps.gateway.read(call["name"], call["args"], who, token)
             except (ToolError, ErpError, TokenRefused) as exc:
-                results.append(_error(call_id, call["name"], str(exc)))
+                results.append(_error(call_id, call["name"], str(exc), exc))
             else:
                 results.append(ToolMessage(render_result(value), tool_call_id=call_id, name=call["name"]))
         return {"messages": results}

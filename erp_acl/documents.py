@@ -37,8 +37,8 @@ from erp_acl.domain import (
     Warehouse,
     money,
 )
-from erp_acl.errors import IdempotencyConflict, ValidationFailed
-from erp_acl.identifiers import account_code, quantity
+from erp_acl.errors import IdempotencyConflict, Unsupported, ValidationFailed
+from erp_acl.identifiers import account_code, cost_center_code, quantity
 from erp_acl.ports import ErpReader
 from erp_acl.rules import line_total
 
@@ -173,7 +173,28 @@ class PurchaseOrderPlan:
 def plan_purchase_order(command: CreatePurchaseOrder, reader: ErpReader, today: date) -> PurchaseOrderPlan:
     """Resolve codes and prices (a missing unit price is the product's standard cost)."""
     supplier = reader.get_supplier(command.supplier_code)
-    budget = reader.get_budget(command.cost_center, today.year)
+    lines = purchase_lines(command, reader)
+    return PurchaseOrderPlan(
+        supplier=supplier,
+        cost_center=_cost_center(command.cost_center, reader, today),
+        issued_on=today,
+        lines=lines,
+        total=money(sum((line.total.amount for line in lines), Decimal("0"))),
+        memo=command.memo.strip(),
+    )
+
+
+def _cost_center(code: str, reader: ErpReader, today: date) -> str:
+    """The cost center as its budget names it (``NotFound`` if it has none this year); an ERP
+    without budgets (Tryton) takes the code as typed, canonicalised."""
+    try:
+        return reader.get_budget(code, today.year).cost_center
+    except Unsupported:
+        return cost_center_code(code)
+
+
+def purchase_lines(command: CreatePurchaseOrder, reader: ErpReader) -> list[OrderLine]:
+    """The order's lines as they will be stored, numbered from 1 and priced."""
     lines: list[OrderLine] = []
     for line_no, spec in enumerate(command.lines, 1):
         product = reader.get_product(spec.product_code)
@@ -187,15 +208,7 @@ def plan_purchase_order(command: CreatePurchaseOrder, reader: ErpReader, today: 
                 total=money(line_total(spec.quantity, price)),
             )
         )
-    total = money(sum((line.total.amount for line in lines), Decimal("0")))
-    return PurchaseOrderPlan(
-        supplier=supplier,
-        cost_center=budget.cost_center,
-        issued_on=today,
-        lines=lines,
-        total=total,
-        memo=command.memo.strip(),
-    )
+    return lines
 
 
 def journal_lines(command: PostJournalEntry) -> list[JournalLine]:
@@ -276,7 +289,8 @@ def amount_of(command: Command, reader: ErpReader, today: date) -> Money:
     total. A price change: the new list price. A purchase-order cancellation: the order's total.
     """
     if isinstance(command, CreatePurchaseOrder):
-        return plan_purchase_order(command, reader, today).total
+        lines = purchase_lines(command, reader)
+        return money(sum((line.total.amount for line in lines), Decimal("0")))
     if isinstance(command, PostJournalEntry):
         return money(sum((line.debit for line in command.lines), Decimal("0")))
     if isinstance(command, ChangeCreditLimit):

@@ -42,3 +42,7 @@ class StaleProposal(ErpError):
 
 class ErpUnavailable(ErpError):
     """The ERP could not be reached; the command may be retried with the same key."""
+
+
+class Unsupported(ErpError):
+    """The ERP behind the adapter has no such thing (e.g. budgets in Tryton): nothing to read or write."""

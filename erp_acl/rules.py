@@ -25,7 +25,7 @@ from erp_acl.commands import (
     PostJournalEntry,
 )
 from erp_acl.domain import GLAccount, PurchaseOrderStatus, SalesOrderStatus, money
-from erp_acl.errors import NotFound, StaleProposal, ValidationFailed
+from erp_acl.errors import NotFound, StaleProposal, Unsupported, ValidationFailed
 from erp_acl.identifiers import (
     account_code,
     cost_center_code,
@@ -104,6 +104,8 @@ def _purchase_order(cmd: CreatePurchaseOrder, reader: ErpReader, today: date) ->
         budget = reader.get_budget(center, today.year)
     except NotFound as missing:
         problems.append(str(missing))
+    except Unsupported:
+        pass  # an ERP without budgets (Tryton) has no availability to check
     else:
         if priced and needed > budget.available.amount:
             problems.append(
@@ -194,6 +196,8 @@ def _purchase_cancellation(cmd: CancelPurchaseOrder, reader: ErpReader, today: d
             reader.get_budget(order.cost_center, order.issued_on.year)
         except NotFound as missing:
             problems.append(str(missing))
+        except Unsupported:
+            pass  # no budget to release the commitment to
     if not cmd.reason.strip():
         problems.append("a reason is required to cancel a purchase order")
     problems += _too_long("the reason", cmd.reason, MAX_REASON)

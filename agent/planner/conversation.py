@@ -49,6 +49,8 @@ class Observation:
     ok: bool = False
     data: Any = None
     error: str = ""
+    error_type: str = ""
+    """What refused the call (e.g. ``NotFound``, ``Unsupported``), when the tool message says."""
 
 
 @dataclass
@@ -129,9 +131,13 @@ def split_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
 
 def _record_result(turn: Turn, message: ToolMessage) -> None:
     ok, data, error = parse_tool_content(message_text(message.content), message.status)
+    artifact = message.artifact if isinstance(message.artifact, dict) else {}
+    error_type = str(artifact.get("error_type") or "") if not ok else ""
     for index, obs in enumerate(turn.observations):
         if obs.call_id == message.tool_call_id and not obs.done:
-            turn.observations[index] = Observation(obs.call_id, obs.name, obs.args, True, ok, data, error)
+            turn.observations[index] = Observation(
+                obs.call_id, obs.name, obs.args, True, ok, data, error, error_type
+            )
             return
 
 

@@ -195,6 +195,8 @@ def _budget(frame: ReadFrame, run: Run) -> Decision:
     found = need(resolve_cost_center(run, frame.entity, year=frame.year))
     if isinstance(found, Unclear):
         return ask_unclear(frame, "entity", found)
+    if not found.record:  # the ERP keeps no budgets
+        return _failed(f"the budget of cost center {found.code}", found.note)
     return Decision(text=rp.budget_detail(found.record))
 
 

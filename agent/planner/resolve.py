@@ -20,6 +20,9 @@ from agent.planner.frames import EntityRef
 from agent.planner.matching import Candidate, choose, search_variants
 from agent.planner.text import fold
 
+UNSUPPORTED = "Unsupported"
+"""The error type of a read the ERP has no home for (``erp_acl.errors.Unsupported``)."""
+
 
 @dataclass(frozen=True)
 class ToolCallSpec:
@@ -232,11 +235,16 @@ def _by_code(run: Run, kind: Kind, code: str, *, detail: bool) -> Resolution:
 
 
 def resolve_cost_center(run: Run, ref: EntityRef, *, year: int | None = None) -> Resolution:
-    """A cost center by code (check_budget) or by name (all budgets, matched on description)."""
+    """A cost center by code (check_budget) or by name (all budgets, matched on description).
+
+    An ERP that keeps no budgets (the read is ``Unsupported``) cannot check a code: it is taken as
+    given, with an empty record and the ERP's answer as the note; a name cannot be resolved there."""
     if ref.code:
         obs = run.read("check_budget", {"cost_center": ref.code, "year": year})
         if obs is None:
             return None
+        if obs.error_type == UNSUPPORTED:
+            return Found(ref.code, {}, obs.error)
         if not obs.ok or not isinstance(obs.data, dict):
             return Unclear(
                 f"I couldn't find cost center {ref.code} ({obs.error or 'no budget'}). Which cost center should I use?"
@@ -245,6 +253,10 @@ def resolve_cost_center(run: Run, ref: EntityRef, *, year: int | None = None) ->
     obs = run.read("check_budget", {"year": year})
     if obs is None:
         return None
+    if obs.error_type == UNSUPPORTED:
+        return Unclear(
+            f"I can't look cost centers up by name here ({obs.error}). Which cost center code should I use?"
+        )
     rows = _rows(obs.data) if obs.ok else []
     candidates = [
         Candidate(rp.s(r, "cost_center"), rp.budget_label(r), (rp.s(r, "description"),)) for r in rows

@@ -22,6 +22,7 @@ import html
 import itertools
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -136,7 +137,10 @@ def decode(text: str | bytes) -> Any:
 
 
 class TrytonRpc:
-    """A session with one Tryton database. Not thread-safe: use one per thread."""
+    """A session with one Tryton database, shared safely by threads.
+
+    Every call opens its own HTTP connection; the only shared state is the session, which a lock
+    renews once for every thread that found it expired."""
 
     def __init__(
         self,
@@ -157,6 +161,7 @@ class TrytonRpc:
         self.user_id: int | None = None
         self._token: str | None = None
         self._ids = itertools.count(1)
+        self._session_lock = threading.RLock()
         self.context: dict[str, Any] = {}
         """The user's context (company, language...), sent with every call; see ``reload_context``."""
 
@@ -202,6 +207,16 @@ class TrytonRpc:
 
     def login(self) -> None:
         """Open a session (``common.db.login``); ``LoginRefused`` if the credentials are wrong."""
+        with self._session_lock:
+            self._login()
+
+    def _renew(self, expired: str | None) -> None:
+        """Log in again unless another thread already replaced the ``expired`` token."""
+        with self._session_lock:
+            if self._token is None or self._token == expired:
+                self._login()
+
+    def _login(self) -> None:
         try:
             result = self._post(
                 self.url,
@@ -250,14 +265,14 @@ class TrytonRpc:
     def call(self, method: str, *params: Any) -> Any:
         """Call any RPC method with raw parameters; logs in first, and again once if the session expired."""
         if self._token is None:
-            self.login()
+            self._renew(None)
         for attempt in (1, 2):
+            token = self._token
             try:
                 return self._post(self.url, method, params, authorize=True)
             except _HttpFailure as exc:
                 if exc.status == HTTPStatus.UNAUTHORIZED and attempt == 1:
-                    self._token = None
-                    self.login()
+                    self._renew(token)
                     continue
                 raise self._http_error(method, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -265,7 +280,7 @@ class TrytonRpc:
     def execute(self, model: str, method: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
         """Call ``model.<model>.<method>(*args)`` with the session's context (plus ``context``)."""
         if self._token is None:
-            self.login()
+            self._renew(None)
         return self.call(f"model.{model}.{method}", *args, {**self.context, **(context or {})})
 
     def search(

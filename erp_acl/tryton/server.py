@@ -1,13 +1,15 @@
-"""Run a ``trytond`` server on a free local port for a directory of SQLite databases.
+"""Run a Tryton server on a free local port for a directory of SQLite databases.
 
 Tryton's SQLite backend keeps each database as ``<directory>/<name>.sqlite``; the configuration
 file we write points the server there and makes it listen on ``127.0.0.1:<port>``. ``start_server``
 waits until the server answers JSON-RPC, or fails with one line that says why (the last line of the
-server's log). Meant for tests, demos and database preparation, not for production serving.
+server's log). The server answers one request at a time (``sqlite_server`` says why). Meant for
+tests, demos and database preparation, not for production serving.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -23,6 +25,7 @@ from erp_acl.tryton.rpc import TrytonRpc, one_line
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
+INSTALL_HINT = "install the 'tryton' extra (uv sync --extra tryton)"
 
 
 def tryton_command(name: str) -> str:
@@ -32,7 +35,7 @@ def tryton_command(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise ErpError(f"{name} is not installed; install the 'tryton' extra (uv sync --extra tryton)")
+        raise ErpError(f"{name} is not installed; {INSTALL_HINT}")
     return found
 
 
@@ -136,12 +139,14 @@ def _last_log_line(path: Path) -> str:
 def start_server(
     directory: Path, database: str, *, port: int | None = None, timeout: float = START_TIMEOUT
 ) -> TrytonServer:
-    """Start ``trytond`` for ``<directory>/<database>.sqlite`` and wait until it answers.
+    """Start a Tryton server for ``<directory>/<database>.sqlite`` and wait until it answers.
 
     Raises ``ErpError`` (one line) if the database file is missing, or the server exits or stays
     silent for ``timeout`` seconds.
     """
     directory = directory.resolve()
+    if importlib.util.find_spec("trytond") is None:
+        raise ErpError(f"trytond is not installed; {INSTALL_HINT}")
     if not (directory / f"{database}.sqlite").exists():
         raise ErpError(f"no Tryton database {database!r} in {directory} (prepare it first)")
     port = port or free_port()
@@ -150,7 +155,8 @@ def start_server(
     started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [tryton_command("trytond"), "-c", str(config), "-d", database],
+            # Not the stock ``trytond``: its threads would share one SQLite connection (see sqlite_server).
+            [sys.executable, "-m", "erp_acl.tryton.sqlite_server", "-c", str(config), "-d", database],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
