@@ -6,11 +6,89 @@ their SDK users already know. Secrets are ``SecretStr``: never logged, never put
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ERP_FORMS = "'legacy' or 'tryton+http://USER@HOST:PORT/DATABASE' (or tryton+https://)"
+TRYTON_DEFAULT_PORTS = {"http": 8000, "https": 443}
+"""The port of a Tryton URL that names none: trytond's own default, or HTTPS's."""
+
+
+@dataclass(frozen=True)
+class TrytonLocation:
+    """Where a Tryton database is served and as whom (never with the password: that is a setting
+    of its own, ``COUNTERSIGN_ERP_PASSWORD``)."""
+
+    scheme: Literal["http", "https"]
+    user: str
+    host: str
+    port: int
+    database: str
+
+    @property
+    def base_url(self) -> str:
+        """The server's root URL, e.g. ``http://127.0.0.1:8000`` (JSON-RPC is below it)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def __str__(self) -> str:
+        user, database = quote(self.user, safe=""), quote(self.database, safe="")
+        return f"tryton+{self.base_url.replace('://', f'://{user}@', 1)}/{database}"
+
+
+def _masked(value: str) -> str:
+    """A URL fit to quote in an error: any password replaced by ``***``."""
+    return re.sub(r"(?<=//)([^/@:]*):[^/@]*@", r"\1:***@", value)
+
+
+def parse_erp(value: str) -> TrytonLocation | None:
+    """``COUNTERSIGN_ERP``: None for the bundled legacy ERP, else where the Tryton database is.
+
+    Raises ``ValueError`` with one line saying what is wrong (never quoting a password)."""
+    text = value.strip()
+    if text.lower() in ("", "legacy"):
+        return None
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() not in ("tryton+http", "tryton+https") or not rest:
+        raise ValueError(f"COUNTERSIGN_ERP must be {ERP_FORMS}, not {_masked(text)!r}")
+    parts = urlsplit(text)
+    if parts.password is not None:
+        raise ValueError(
+            "COUNTERSIGN_ERP must not carry a password: remove it from the URL and set "
+            "COUNTERSIGN_ERP_PASSWORD instead"
+        )
+    example = f"write {scheme.lower()}://USER@HOST:PORT/DATABASE"
+    if not parts.username:
+        raise ValueError(f"COUNTERSIGN_ERP names no Tryton user: {example}")
+    if not parts.hostname:
+        raise ValueError(f"COUNTERSIGN_ERP names no host: {example}")
+    try:
+        port = parts.port
+        if port == 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"COUNTERSIGN_ERP has a bad port (1-65535): {example}") from None
+    if parts.query or parts.fragment:
+        raise ValueError(f"COUNTERSIGN_ERP takes no query or fragment: {example}")
+    path = parts.path.strip("/")
+    if not path:
+        raise ValueError(f"COUNTERSIGN_ERP names no database: {example}")
+    if "/" in path:
+        raise ValueError(f"COUNTERSIGN_ERP's path must be only the database name, not {path!r}: {example}")
+    http: Literal["http", "https"] = "https" if scheme.lower() == "tryton+https" else "http"
+    return TrytonLocation(
+        scheme=http,
+        user=unquote(parts.username),
+        host=parts.hostname,
+        port=port or TRYTON_DEFAULT_PORTS[http],
+        database=unquote(path),
+    )
 
 
 class Settings(BaseSettings):
@@ -20,6 +98,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         secrets_dir=None,
+        # A rejected value is never echoed: it may be a URL with a password in it.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Field(default=Path("var"), description="holds every embedded database and file")
@@ -57,6 +137,14 @@ class Settings(BaseSettings):
     erp_read_retries: int = Field(
         default=2, ge=0, le=10, description="retries of a read when the ERP is unavailable"
     )
+    erp: str = Field(
+        default="legacy",
+        description="the ERP: 'legacy' (the bundled legacy ERP at erp_url) or "
+        "'tryton+http://USER@HOST:PORT/DATABASE' (or tryton+https://); the password is erp_password",
+    )
+    erp_password: SecretStr | None = Field(
+        default=None, description="password of the Tryton user named in COUNTERSIGN_ERP"
+    )
     # URLs may carry a database password, so they are secrets too (never logged or printed whole).
     erp_url: SecretStr | None = Field(
         default=None, description="legacy ERP database URL; default: SQLite in data_dir"
@@ -64,7 +152,14 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, description="app database URL; default: SQLite in data_dir"
     )
-    checkpoint_path: Path | None = Field(default=None, description="LangGraph checkpoints; default: data_dir")
+    checkpoint_url: SecretStr | None = Field(
+        default=None,
+        description="LangGraph checkpoints: postgresql://user:pass@host/db for PostgresSaver or "
+        "sqlite:///path; default: SQLite at checkpoint_path",
+    )
+    checkpoint_path: Path | None = Field(
+        default=None, description="SQLite file of the LangGraph checkpoints; default: data_dir/checkpoints.db"
+    )
     recursion_limit: int = Field(default=40, ge=5, description="max graph steps per user turn")
     log_level: str = "INFO"
     audit_signing_key: SecretStr | None = Field(
@@ -138,6 +233,39 @@ class Settings(BaseSettings):
             raise ValueError(f"COUNTERSIGN_MODEL must be 'offline' or 'openai:<model>', not {value!r}")
         return value
 
+    @field_validator("erp")
+    @classmethod
+    def _known_erp(cls, value: str) -> str:
+        location = parse_erp(value)
+        return "legacy" if location is None else str(location)
+
+    @model_validator(mode="after")
+    def _tryton_has_a_password(self) -> Settings:
+        location = self.tryton_erp
+        if location is not None and (self.erp_password is None or not self.erp_password.get_secret_value()):
+            raise ValueError(
+                f"COUNTERSIGN_ERP points at Tryton ({location}) but COUNTERSIGN_ERP_PASSWORD is not set: "
+                f"set it to the password of the Tryton user {location.user!r}"
+            )
+        return self
+
+    @property
+    def tryton_erp(self) -> TrytonLocation | None:
+        """Where the Tryton ERP is, or None when the bundled legacy ERP is in use."""
+        return parse_erp(self.erp)
+
+    @property
+    def erp_kind(self) -> Literal["legacy", "tryton"]:
+        return "legacy" if self.tryton_erp is None else "tryton"
+
+    @property
+    def erp_shown(self) -> str:
+        """Which ERP, fit to print (no password)."""
+        location = self.tryton_erp
+        if location is None:
+            return f"the legacy ERP at {shown(self.erp_database_url)}"
+        return f"the Tryton ERP at {location}"
+
     @property
     def erp_database_url(self) -> str:
         if self.erp_url is not None:
@@ -153,6 +281,12 @@ class Settings(BaseSettings):
     @property
     def checkpoint_file(self) -> Path:
         return self.checkpoint_path or self.data_dir / "checkpoints.db"
+
+    @property
+    def checkpoint_database_url(self) -> str:
+        if self.checkpoint_url is not None:
+            return self.checkpoint_url.get_secret_value()
+        return f"sqlite:///{self.checkpoint_file}"
 
     @property
     def message_broker_url(self) -> str:

@@ -24,6 +24,8 @@ configure_structlog()
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.support.tryton_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def seeded_erp_template(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,34 +1,32 @@
-"""``TrytonErp`` against a real Tryton 8.2 server: reads as domain objects, exactly-once purchase orders."""
+"""``TrytonErp`` against a real Tryton 8.2 server, beyond the ERP contract suite: exactly once when
+answers are lost (a proxy cuts the connection after forwarding the write) or attempts race."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from erp_acl.commands import (
-    ChangePrice,
+    ChangeCreditLimit,
+    Command,
     CreatePurchaseOrder,
+    JournalLineSpec,
     PostJournalEntry,
     PurchaseLineSpec,
     fingerprint,
 )
-from erp_acl.domain import Customer, Product, PurchaseOrderStatus, Supplier, Warehouse
+from erp_acl.domain import PurchaseOrderStatus
 from erp_acl.errors import (
     ErpError,
     ErpUnavailable,
-    IdempotencyConflict,
-    NotFound,
-    StaleProposal,
-    ValidationFailed,
 )
-from erp_acl.tryton.adapter import REFERENCE_PREFIX, TrytonErp, Unsupported
+from erp_acl.tryton.adapter import REFERENCE_PREFIX, TrytonErp
 from erp_acl.tryton.rpc import TrytonRpc
 from erp_acl.tryton.server import HOST, TrytonServer
 from tests.support.tcp_proxy import TcpProxy
@@ -61,122 +59,6 @@ def _keyed(rpc: TrytonRpc, key: str) -> list[dict[str, object]]:
     )
 
 
-# ---- reads -----------------------------------------------------------------------------------------
-
-
-def test_the_demo_stock_of_hb_m8_40_reads_as_320_in_main_and_150_in_secondary(tryton_erp: TrytonErp) -> None:
-    report = tryton_erp.stock_report("hb-m8-40")
-    on_hand = {level.warehouse: level.on_hand for level in report.levels}
-    assert on_hand == {Warehouse.MAIN: Decimal("320"), Warehouse.SECONDARY: Decimal("150")}
-    assert all(level.reserved == 0 and level.available == level.on_hand for level in report.levels)
-    assert report.total_available == Decimal("470")
-    assert report.description == "Hex bolt M8 x 40 mm zinc plated"
-
-
-def test_suppliers_and_customers_read_by_code_and_by_name_as_domain_objects(tryton_erp: TrytonErp) -> None:
-    fastenal = tryton_erp.get_supplier("f1")
-    assert isinstance(fastenal, Supplier)
-    assert (fastenal.code, fastenal.name, fastenal.city) == ("F00001", "Fastenal Brasil Ltda", "Sorocaba")
-    assert fastenal.email == "vendas@fastenal.com.br"
-    assert fastenal.tax_id == "07.526.557/0001-00"
-    assert fastenal.version and not fastenal.blocked
-    assert [s.code for s in tryton_erp.search_suppliers("fastenal")][:1] == ["F00001"]
-
-    customer = tryton_erp.get_customer("C00001")
-    assert isinstance(customer, Customer)
-    assert customer.code == "C00001" and customer.name
-    assert customer.credit_limit.amount == 0  # no credit limits in this Tryton set-up
-    assert [c.code for c in tryton_erp.search_customers(customer.name)][:1] == ["C00001"]
-    # Parties are told apart by category: a supplier is no customer, and the reverse.
-    with pytest.raises(NotFound):
-        tryton_erp.get_customer("F00001")
-    with pytest.raises(NotFound) as missing:
-        tryton_erp.get_supplier("F09999")
-    assert _one_line(missing.value) == "supplier F09999 does not exist"
-
-
-def test_products_carry_the_template_list_price_the_cost_and_the_unit(tryton_erp: TrytonErp) -> None:
-    bolt = tryton_erp.get_product("HB-M8-40")
-    assert isinstance(bolt, Product)
-    assert bolt.list_price.amount == Decimal("1.40")
-    assert bolt.standard_cost.amount == Decimal("0.85")
-    assert bolt.unit == "U"
-    assert bolt.reorder_point == 0
-    assert [p.code for p in tryton_erp.search_products("hex bolt m8")][:1] == ["HB-M8-40"]
-    with pytest.raises(NotFound):
-        tryton_erp.get_product("NO-SUCH")
-
-
-def test_versions_are_content_digests_and_missing_or_unsupported_records_are_missing(
-    tryton_erp: TrytonErp, rpc: TrytonRpc
-) -> None:
-    refs = ["supplier:F00001", "product:HB-M8-40", "product:NO-SUCH", "budget:CC300/2026"]
-    before = tryton_erp.record_versions(refs)
-    assert before["supplier:F00001"] == tryton_erp.get_supplier("F00001").version
-    assert before["product:NO-SUCH"] == before["budget:CC300/2026"] == "missing"
-    # Someone edits the product in Tryton: its version changes, the supplier's does not.
-    [template] = rpc.search("product.template", [("code", "=", "HB-M8-40")])
-    rpc.write("product.template", [template], {"list_price": Decimal("1.45")})
-    try:
-        after = tryton_erp.record_versions(refs)
-        assert after["product:HB-M8-40"] != before["product:HB-M8-40"]
-        assert after["supplier:F00001"] == before["supplier:F00001"]
-    finally:
-        rpc.write("product.template", [template], {"list_price": Decimal("1.40")})
-    assert tryton_erp.record_versions(refs) == before
-
-
-def test_accounts_are_found_by_code_and_name_with_a_balance(tryton_erp: TrytonErp) -> None:
-    [cash] = [a for a in tryton_erp.search_accounts("cash and cash equivalents") if a.code == "1.1.1"]
-    assert cash.postable and not cash.blocked
-    balance = tryton_erp.account_balance("1.1.1", date(2026, 11, 21))
-    assert balance.account == cash
-    assert balance.balance.amount == balance.debits.amount - balance.credits.amount
-    with pytest.raises(NotFound):
-        tryton_erp.account_balance("9.9.9")
-
-
-def test_without_sales_orders_the_lists_are_empty_and_a_lookup_is_not_found(tryton_erp: TrytonErp) -> None:
-    assert tryton_erp.list_sales_orders() == []
-    assert tryton_erp.list_sales_orders(customer_code="C00001") == []
-    with pytest.raises(NotFound) as missing:
-        tryton_erp.get_sales_order("123")
-    assert _one_line(missing.value) == "sales order 000123 does not exist"
-
-
-def test_what_this_tryton_lacks_is_refused_in_one_line(tryton_erp: TrytonErp) -> None:
-    refusals: list[Callable[[], object]] = [
-        lambda: tryton_erp.list_budgets(2026),
-        lambda: tryton_erp.get_budget("CC300", 2026),
-        lambda: tryton_erp.list_supplier_invoices(),
-        lambda: tryton_erp.get_supplier_invoice("1"),
-        lambda: tryton_erp.check(ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.50"))),
-        lambda: tryton_erp.apply(
-            PostJournalEntry(
-                entry_date=date(2026, 11, 21),
-                description="x",
-                lines=[
-                    {"account_code": "1.1.1", "debit": Decimal("1")},
-                    {"account_code": "2.1.1", "credit": Decimal("1")},
-                ],
-            ),
-            "journal-1",
-            "f",
-        ),
-    ]
-    for refuse in refusals:
-        with pytest.raises(Unsupported) as refused:
-            refuse()
-        assert isinstance(refused.value, ErpError)
-        assert "Tryton" in _one_line(refused.value)
-    # No business events are watched in Tryton: nothing starts, nothing is pending.
-    assert tryton_erp.scan_events(datetime.now(UTC)) == []
-    assert tryton_erp.unpublished_events() == []
-    tryton_erp.mark_events_published([])
-    with pytest.raises(NotFound):
-        tryton_erp.mark_events_published(["stock:HB-M8-40:1"])
-
-
 # ---- writes ----------------------------------------------------------------------------------------
 
 
@@ -185,9 +67,7 @@ def test_a_purchase_order_lands_in_processing_with_its_key_and_receipt_for_finds
 ) -> None:
     command = _order("first order")
     tryton_erp.check(command)
-    started = time.perf_counter()
     receipt = tryton_erp.apply(command, "po-lands-1", fingerprint(command))
-    elapsed = time.perf_counter() - started
     assert not receipt.replayed
     assert receipt.document_type == "purchase_order"
     assert receipt.idempotency_key == "po-lands-1"
@@ -202,7 +82,6 @@ def test_a_purchase_order_lands_in_processing_with_its_key_and_receipt_for_finds
     assert tryton_erp.get_purchase_order(receipt.document_id.zfill(6)) == order
     listed = tryton_erp.list_purchase_orders(supplier_code="f1", status=PurchaseOrderStatus.OPEN)
     assert order in listed
-    assert tryton_erp.list_purchase_orders(status=PurchaseOrderStatus.CANCELLED) == []
     assert order.status is PurchaseOrderStatus.OPEN
     assert (order.supplier_code, order.cost_center, order.memo) == ("F00001", "CC300", "first order")
     assert order.total.amount == Decimal("85.00")
@@ -213,50 +92,6 @@ def test_a_purchase_order_lands_in_processing_with_its_key_and_receipt_for_finds
     assert "po-lands-1" in {r.idempotency_key for r in tryton_erp.ledger()}
     [entry] = [e for e in tryton_erp.ledger_entries() if e.idempotency_key == "po-lands-1"]
     assert CreatePurchaseOrder.model_validate(entry.command) == command
-    assert elapsed < 30
-
-
-def test_the_same_key_twice_returns_the_same_receipt_and_one_document(
-    tryton_erp: TrytonErp, rpc: TrytonRpc
-) -> None:
-    command = _order("twice")
-    first = tryton_erp.apply(command, "po-twice", fingerprint(command))
-    again = tryton_erp.apply(command, "po-twice", fingerprint(command))
-    assert again.replayed
-    assert again == first.model_copy(update={"replayed": True})
-    assert len(_keyed(rpc, "po-twice")) == 1
-
-
-def test_the_same_key_with_another_payload_is_an_idempotency_conflict(
-    tryton_erp: TrytonErp, rpc: TrytonRpc
-) -> None:
-    command = _order("conflict")
-    tryton_erp.apply(command, "po-conflict", fingerprint(command))
-    other = _order("conflict", quantity="7")
-    with pytest.raises(IdempotencyConflict) as conflict:
-        tryton_erp.apply(other, "po-conflict", fingerprint(other))
-    assert "po-conflict" in _one_line(conflict.value)
-    assert len(_keyed(rpc, "po-conflict")) == 1
-
-
-def test_a_stale_or_invalid_proposal_writes_nothing(tryton_erp: TrytonErp, rpc: TrytonRpc) -> None:
-    stale = _order("stale", based_on={"supplier:F00001": "0000000000000000"})
-    with pytest.raises(StaleProposal) as refused:
-        tryton_erp.apply(stale, "po-stale", fingerprint(stale))
-    assert "supplier:F00001" in _one_line(refused.value)
-    fresh = _order("fresh", based_on=tryton_erp.record_versions(["supplier:F00001", "product:HB-M8-40"]))
-    tryton_erp.apply(fresh, "po-fresh", fingerprint(fresh))
-
-    invalid = _order(
-        "invalid",
-        supplier_code="F09999",
-        lines=[PurchaseLineSpec(product_code="NO-SUCH", quantity=Decimal("1"))],
-    )
-    with pytest.raises(ValidationFailed) as failed:
-        tryton_erp.apply(invalid, "po-invalid", fingerprint(invalid))
-    assert failed.value.problems == ["supplier F09999 does not exist", "product NO-SUCH does not exist"]
-    assert _keyed(rpc, "po-stale") == [] and _keyed(rpc, "po-invalid") == []
-    assert len(_keyed(rpc, "po-fresh")) == 1
 
 
 class AnswerDroppingProxy(TcpProxy):
@@ -303,13 +138,39 @@ class AnswerDroppingProxy(TcpProxy):
                 sock.close()
 
 
-@pytest.mark.parametrize("lost", ["create", "confirm"])
-def test_an_answer_lost_after_a_successful_write_then_a_retry_yields_one_document(
+def _credit_limit(limit: str) -> ChangeCreditLimit:
+    return ChangeCreditLimit(customer_code="C00001", new_limit=Decimal(limit), reason="lost answer")
+
+
+def _freight(description: str) -> PostJournalEntry:
+    return PostJournalEntry(
+        entry_date=date(2026, 11, 20),
+        description=description,
+        lines=[
+            JournalLineSpec(account_code="5.1.03.001", debit=Decimal("75.00")),
+            JournalLineSpec(account_code="1.1.01.001", credit=Decimal("75.00")),
+        ],
+    )
+
+
+LOST_ANSWERS: dict[str, tuple[Callable[[], Command], str]] = {
+    # The claim in the ledger landed, then the answer was lost: nothing else was written yet.
+    "claim": (lambda: _order("lost claim answer"), "model.ir.attachment.create"),
+    "purchase create": (lambda: _order("lost create answer"), "model.purchase.purchase.create"),
+    "purchase confirm": (lambda: _order("lost confirm answer"), "model.purchase.purchase.confirm"),
+    "journal entry create": (lambda: _freight("Freight, lost create answer"), "model.account.move.create"),
+    "journal entry post": (lambda: _freight("Freight, lost post answer"), "model.account.move.post"),
+    "credit limit write": (lambda: _credit_limit("52000"), "model.party.party.write"),
+}
+
+
+@pytest.mark.parametrize("lost", sorted(LOST_ANSWERS))
+def test_an_answer_lost_after_a_successful_write_then_a_retry_writes_once(
     tryton_server: TrytonServer, rpc: TrytonRpc, lost: str
 ) -> None:
-    key = f"po-lost-{lost}"
-    command = _order(f"lost {lost} answer")
-    proxy = AnswerDroppingProxy(HOST, tryton_server.port, f"model.purchase.purchase.{lost}".encode())
+    make, trigger = LOST_ANSWERS[lost]
+    command, key = make(), "lost-" + lost.replace(" ", "-")
+    proxy = AnswerDroppingProxy(HOST, tryton_server.port, trigger.encode())
     try:
         cut_off = TrytonErp(
             TrytonRpc(f"http://{HOST}:{proxy.port}", tryton_server.database, "admin", "admin")
@@ -320,21 +181,48 @@ def test_an_answer_lost_after_a_successful_write_then_a_retry_yields_one_documen
         assert proxy.answers_dropped == 1
     finally:
         proxy.close()
-    # The write happened although the client never heard of it: the document carries the key.
-    [landed] = _keyed(rpc, key)
-    assert landed["state"] in (("draft",) if lost == "create" else ("confirmed", "processing"))
 
     retry = TrytonErp(tryton_server.client())  # the direct URL
     try:
-        if lost == "create":  # an unconfirmed draft has not landed yet
-            assert retry.receipt_for(key) is None
         receipt = retry.apply(command, key, fingerprint(command))
         assert receipt.replayed
         assert receipt.idempotency_key == key
-        [row] = _keyed(rpc, key)
-        assert row["state"] == "processing"
-        assert row["number"] == receipt.document_id
         assert retry.receipt_for(key) == receipt
+        assert retry.apply(command, key, fingerprint(command)) == receipt
+        assert [r.idempotency_key for r in retry.ledger()].count(key) == 1
+    finally:
+        retry.close()
+    if isinstance(command, CreatePurchaseOrder):
+        [row] = _keyed(rpc, key)
+        assert (row["state"], row["number"]) == ("processing", receipt.document_id)
+    elif isinstance(command, PostJournalEntry):
+        moves = rpc.search_read("account.move", [("description", "like", f"%[countersign:{key}]")], ["state"])
+        assert [m["state"] for m in moves] == ["posted"]
+    else:
+        [party] = rpc.search_read("party.party", [("code", "=", "C00001")], ["credit_limit_amount"])
+        assert party["credit_limit_amount"] == Decimal("52000")
+
+
+def test_a_draft_left_by_a_lost_answer_has_not_landed_until_a_retry_confirms_it(
+    tryton_server: TrytonServer, rpc: TrytonRpc
+) -> None:
+    command, key = _order("draft left behind"), "lost-draft"
+    proxy = AnswerDroppingProxy(HOST, tryton_server.port, b"model.purchase.purchase.create")
+    try:
+        cut_off = TrytonErp(
+            TrytonRpc(f"http://{HOST}:{proxy.port}", tryton_server.database, "admin", "admin")
+        )
+        with pytest.raises(ErpUnavailable):
+            cut_off.apply(command, key, fingerprint(command))
+    finally:
+        proxy.close()
+    [draft] = _keyed(rpc, key)
+    assert draft["state"] == "draft"
+    retry = TrytonErp(tryton_server.client())
+    try:
+        assert retry.receipt_for(key) is None
+        assert key not in {r.idempotency_key for r in retry.ledger()}
+        assert retry.apply(command, key, fingerprint(command)).document_id == _keyed(rpc, key)[0]["number"]
     finally:
         retry.close()
 
