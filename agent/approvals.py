@@ -30,10 +30,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
-    inspect,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -193,8 +191,10 @@ class ProposalStore:
         self._engine = engine
 
     def create_schema(self) -> None:
-        metadata.create_all(self._engine)
-        add_missing_columns(self._engine, metadata)
+        """Upgrade the app database to the code's revision: every store's tables, not only these."""
+        from agent.schema import upgrade_app_database
+
+        upgrade_app_database(self._engine)
 
     def create(
         self,
@@ -449,23 +449,6 @@ class ProposalStore:
             row.pop("told_at", None)
             loaded.append(Proposal.model_validate(row))
         return loaded
-
-
-def add_missing_columns(engine: Engine, schema: MetaData) -> None:
-    """Add nullable columns a newer release introduced to an existing database (additive only).
-
-    ``create_all`` creates missing tables but never alters existing ones; until migrations are
-    managed by alembic this keeps a data directory from an earlier release usable."""
-    with engine.begin() as conn:
-        inspector = inspect(conn)
-        for table in schema.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _aware(value: datetime) -> datetime:

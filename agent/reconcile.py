@@ -331,9 +331,6 @@ class Reconciler:
         self._missing_after = missing_after
         self._now = now
 
-    def create_schema(self) -> None:
-        metadata.create_all(self._engine, tables=[reconciliation_runs, discrepancies])
-
     def run(self, progress: Callable[[str], None] = lambda _: None) -> RunReport:
         started = self._now()
         with self._engine.begin() as conn:

@@ -97,7 +97,9 @@ exactly the hashed bytes) and a one-row control table ``audit_retention(pruned_t
 pruned_through_hash)``. The database itself refuses UPDATE and DELETE on ``audit_records``
 (SQLite triggers; a PostgreSQL trigger function, a TRUNCATE trigger and revoked privileges),
 except DELETE of records at or below ``pruned_through_seq``, which only moves forward. Inserts
-must extend the chain at its head. On PostgreSQL, also run the application as a role that does
+must extend the chain at its head. The tables, the guards and the control row are made by the
+app database's migrations (``agent/migrations``, baseline revision), not here: once migrated, the
+application needs no DDL rights. On PostgreSQL, also run the application as a role that does
 not own the tables and holds only SELECT, INSERT on ``audit_records`` and SELECT, UPDATE on
 ``audit_retention``: a table's owner can drop its triggers.
 
@@ -1126,96 +1128,6 @@ _SELECT: Final = f"SELECT {_COLUMNS} FROM audit_records"
 _HEAD_SQL: Final = "SELECT seq, hash, ts FROM audit_records ORDER BY seq DESC LIMIT 1"
 _CONTROL_SQL: Final = "SELECT pruned_through_seq, pruned_through_hash FROM audit_retention WHERE id = 1"
 
-_SQLITE_DDL: Final[tuple[str, ...]] = (
-    f"INSERT OR IGNORE INTO audit_retention (id, pruned_through_seq, pruned_through_hash)"
-    f" VALUES (1, 0, '{GENESIS_HASH}')",
-    """CREATE TRIGGER IF NOT EXISTS audit_records_no_update BEFORE UPDATE ON audit_records
-    BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: UPDATE is refused'); END""",
-    # COALESCE: with the control row gone, nothing may be deleted (a NULL would let everything through).
-    """CREATE TRIGGER IF NOT EXISTS audit_records_no_delete BEFORE DELETE ON audit_records
-    WHEN OLD.seq > COALESCE((SELECT pruned_through_seq FROM audit_retention WHERE id = 1), 0)
-    BEGIN SELECT RAISE(ABORT,
-        'audit_records is append-only: DELETE is refused (only pruning below the retention mark)'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS audit_records_append_at_head BEFORE INSERT ON audit_records
-    WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM audit_records),
-                                 (SELECT pruned_through_seq FROM audit_retention WHERE id = 1), 0) + 1
-      OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM audit_records ORDER BY seq DESC LIMIT 1),
-                                       (SELECT pruned_through_hash FROM audit_retention WHERE id = 1),
-                                       '{GENESIS_HASH}')
-    BEGIN SELECT RAISE(ABORT, 'audit_records: a record must extend the chain at its head'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_retention_forward_only BEFORE UPDATE ON audit_retention
-    WHEN NEW.pruned_through_seq < OLD.pruned_through_seq OR NEW.id IS NOT OLD.id
-    BEGIN SELECT RAISE(ABORT, 'audit_retention: the pruning mark only moves forward'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_retention_no_delete BEFORE DELETE ON audit_retention
-    BEGIN SELECT RAISE(ABORT, 'audit_retention: the control row cannot be deleted'); END""",
-)
-
-# ``SET search_path FROM CURRENT`` pins the functions to the schema they were created in, so they
-# find the tables whatever search_path a later session uses.
-_POSTGRES_DDL: Final[tuple[str, ...]] = (
-    f"INSERT INTO audit_retention (id, pruned_through_seq, pruned_through_hash)"
-    f" VALUES (1, 0, '{GENESIS_HASH}') ON CONFLICT (id) DO NOTHING",
-    """CREATE OR REPLACE FUNCTION audit_records_guard() RETURNS trigger
-    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            IF OLD.seq <= COALESCE((SELECT pruned_through_seq FROM audit_retention WHERE id = 1), 0) THEN
-                RETURN OLD;
-            END IF;
-            RAISE EXCEPTION
-                'audit_records is append-only: DELETE is refused (only pruning below the retention mark)';
-        END IF;
-        RAISE EXCEPTION 'audit_records is append-only: % is refused', TG_OP;
-    END $$""",
-    f"""CREATE OR REPLACE FUNCTION audit_records_insert_guard() RETURNS trigger
-    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-    DECLARE
-        head_seq bigint;
-        head_hash text;
-    BEGIN
-        SELECT seq, hash INTO head_seq, head_hash FROM audit_records ORDER BY seq DESC LIMIT 1;
-        IF NOT FOUND THEN
-            SELECT pruned_through_seq, pruned_through_hash INTO head_seq, head_hash
-                FROM audit_retention WHERE id = 1;
-        END IF;
-        IF NEW.seq IS DISTINCT FROM COALESCE(head_seq, 0) + 1
-           OR NEW.prev_hash IS DISTINCT FROM COALESCE(head_hash, '{GENESIS_HASH}') THEN
-            RAISE EXCEPTION 'audit_records: a record must extend the chain at its head';
-        END IF;
-        RETURN NEW;
-    END $$""",
-    """CREATE OR REPLACE FUNCTION audit_retention_guard() RETURNS trigger
-    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-    BEGIN
-        IF TG_OP <> 'UPDATE' THEN
-            RAISE EXCEPTION 'audit_retention: the control row cannot be removed (% refused)', TG_OP;
-        END IF;
-        IF NEW.pruned_through_seq < OLD.pruned_through_seq OR NEW.id <> OLD.id THEN
-            RAISE EXCEPTION 'audit_retention: the pruning mark only moves forward';
-        END IF;
-        RETURN NEW;
-    END $$""",
-    "DROP TRIGGER IF EXISTS audit_records_append_only ON audit_records",
-    """CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON audit_records
-    FOR EACH ROW EXECUTE FUNCTION audit_records_guard()""",
-    "DROP TRIGGER IF EXISTS audit_records_no_truncate ON audit_records",
-    """CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_records_guard()""",
-    "DROP TRIGGER IF EXISTS audit_records_append_at_head ON audit_records",
-    """CREATE TRIGGER audit_records_append_at_head BEFORE INSERT ON audit_records
-    FOR EACH ROW EXECUTE FUNCTION audit_records_insert_guard()""",
-    "DROP TRIGGER IF EXISTS audit_retention_forward_only ON audit_retention",
-    """CREATE TRIGGER audit_retention_forward_only BEFORE UPDATE OR DELETE ON audit_retention
-    FOR EACH ROW EXECUTE FUNCTION audit_retention_guard()""",
-    "DROP TRIGGER IF EXISTS audit_retention_no_truncate ON audit_retention",
-    """CREATE TRIGGER audit_retention_no_truncate BEFORE TRUNCATE ON audit_retention
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_retention_guard()""",
-    "REVOKE UPDATE, DELETE, TRUNCATE ON audit_records FROM PUBLIC",
-    "REVOKE DELETE, TRUNCATE ON audit_retention FROM PUBLIC",
-)
-_POSTGRES_SCHEMA_LOCK: Final = 0x636F756E74657273  # any fixed key: serialises concurrent create_schema calls
-
-
 _INSERT_SQL: Final = (
     f"INSERT INTO audit_records ({_COLUMNS}) VALUES ({', '.join(':' + name for name in RECORD_FIELDS)})"
 )
@@ -1321,17 +1233,6 @@ class AuditTrail:
     def checkpoint_store(self) -> CheckpointStore:
         return self._store
 
-    # -- schema --
-
-    def create_schema(self) -> None:
-        """Create the tables and the database's append-only guards (idempotent, safe to race)."""
-        with self._engine.begin() as conn:
-            if not self._sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_SCHEMA_LOCK})
-            metadata.create_all(conn)
-            for statement in _SQLITE_DDL if self._sqlite else _POSTGRES_DDL:
-                conn.execute(text(statement))
-
     # -- writing --
 
     def append(self, event: AuditEvent) -> AuditRecord:
@@ -1391,7 +1292,9 @@ class AuditTrail:
         """Read the chain's head inside a write transaction (on PostgreSQL, locking the control row)."""
         control = tx.first(_CONTROL_SQL if self._sqlite else _CONTROL_SQL + " FOR UPDATE")
         if control is None:
-            raise RuntimeError("the audit trail's control row is missing: run create_schema() first")
+            raise RuntimeError(
+                "the audit trail's control row is missing: upgrade the app database first (countersign db upgrade)"
+            )
         head = tx.first(_HEAD_SQL)
         if head is None:
             return _Head(int(control[0]), str(control[1]), None)
@@ -1553,7 +1456,9 @@ class AuditTrail:
             return _Head(int(head[0]), str(head[1]), str(head[2]))
         control = self._first_row(_CONTROL_SQL)
         if control is None:
-            raise RuntimeError("the audit trail's control row is missing: run create_schema() first")
+            raise RuntimeError(
+                "the audit trail's control row is missing: upgrade the app database first (countersign db upgrade)"
+            )
         return _Head(int(control[0]), str(control[1]), None)
 
     def head(self) -> tuple[int, str]:

@@ -90,6 +90,20 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+metadata = MetaData()
+
+# Created by the app database's migrations (agent/migrations), like every table of that database.
+token_uses = Table(
+    "token_uses",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("audience", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("used_at", DateTime(timezone=False), nullable=False),
+    Column("expires_at", DateTime(timezone=False), nullable=False, index=True),
+)
+
+
 class SqlJtiStore:
     """Used token ids in a SQL table; the primary key makes single use hold across processes."""
 
@@ -98,19 +112,8 @@ class SqlJtiStore:
         # pruning earlier would let an expired-but-within-leeway token be replayed.
         self._engine = engine
         self._skew = timedelta(seconds=skew_seconds)
-        self.metadata = MetaData()
-        self.table = Table(
-            "token_uses",
-            self.metadata,
-            Column("jti", String(64), primary_key=True),
-            Column("audience", String(200), nullable=False),
-            Column("subject", String(200), nullable=False),
-            Column("used_at", DateTime(timezone=False), nullable=False),
-            Column("expires_at", DateTime(timezone=False), nullable=False, index=True),
-        )
-
-    def create_schema(self) -> None:
-        self.metadata.create_all(self._engine)
+        self.metadata = metadata
+        self.table = token_uses
 
     def consume(self, jti: str, audience: str, subject: str, expires_at: datetime) -> bool:
         row = {

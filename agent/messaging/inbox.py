@@ -35,7 +35,10 @@ class Inbox:
         self._engine = engine
 
     def create_schema(self) -> None:
-        metadata.create_all(self._engine)
+        """Upgrade the app database to the code's revision: every store's tables, not only these."""
+        from agent.schema import upgrade_app_database
+
+        upgrade_app_database(self._engine)
 
     def seen(self, consumer: str, message_id: str) -> bool:
         """True when ``consumer`` has recorded ``message_id``."""

@@ -70,7 +70,10 @@ class WritePacer:
         return self._rate
 
     def create_schema(self) -> None:
-        metadata.create_all(self._engine)
+        """Upgrade the app database to the code's revision: every store's tables, not only these."""
+        from agent.schema import upgrade_app_database
+
+        upgrade_app_database(self._engine)
 
     def acquire(self) -> None:
         """Wait for this caller's slot (returns at once when unlimited)."""

@@ -92,7 +92,6 @@ from erp_acl.legacy.schema import (
     ZCS,
     ZSQ,
     live,
-    metadata,
 )
 from erp_acl.rules import check_versions, validate
 from erp_acl.seed_data import OPEN_EXPOSURE
@@ -520,10 +519,11 @@ class LegacyErp:
     def open(
         cls, url_or_path: str | os.PathLike[str], *, today: Callable[[], date] | None = None
     ) -> LegacyErp:
-        """Open (creating its tables if missing) the legacy ERP at a URL or SQLite file path."""
+        """Open the legacy ERP at a URL or SQLite file path, upgrading its schema to head first."""
+        from erp_acl.legacy.migrations import upgrade_erp_database
+
         engine = legacy_engine(url_or_path)
-        with reachable(engine):
-            metadata.create_all(engine)
+        upgrade_erp_database(engine)
         erp = cls(engine, today=today)
         erp._owns_engine = True
         return erp

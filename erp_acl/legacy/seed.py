@@ -20,6 +20,7 @@ from erp_acl.domain import SalesOrderStatus, money
 from erp_acl.errors import ErpError
 from erp_acl.legacy import translate as tr
 from erp_acl.legacy.adapter import BEGIN_OPTION, describe, prepare_engine, reachable
+from erp_acl.legacy.migrations import drop_erp_tables, upgrade_erp_database
 from erp_acl.legacy.schema import (
     CT1,
     CT2,
@@ -256,10 +257,10 @@ def seed_legacy_erp(
         raise ErpError(f"the ERP at {describe(engine)} already has data; use --reset to wipe it")
     data = generate(scale, seed)
     batches = _batches(data)
+    if reset:
+        drop_erp_tables(engine)
+    upgrade_erp_database(engine)
     with reachable(engine):
-        if reset:
-            metadata.drop_all(engine)
-        metadata.create_all(engine)
         with engine.connect() as conn:
             conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
             with conn.begin():

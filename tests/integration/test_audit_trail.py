@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from agent.db import make_engine
+from agent.schema import upgrade_app_database
 from tools.audit import (
     GENESIS_HASH,
     MIN_RETENTION_DAYS,
@@ -108,7 +109,7 @@ def make_trail(db_path: Path, checkpoint_dir: Path) -> Iterator[Callable[..., Au
             checkpoint_every_seconds=seconds,
             **({"clock": clock} if clock is not None else {}),
         )
-        trail.create_schema()
+        upgrade_app_database(engine)
         return trail
 
     yield make
@@ -228,7 +229,7 @@ def test_a_plain_sqlalchemy_engine_works_as_well_as_the_products_own(tmp_path: P
         trail = AuditTrail(
             engine, signer=SIGNER, checkpoint_store=InMemoryCheckpointStore(), checkpoint_every_records=3
         )
-        trail.create_schema()
+        upgrade_app_database(engine)
         for n in range(5):
             trail.append(read(n))
         trail.append_many([read(n) for n in range(5)])
@@ -430,16 +431,18 @@ import time
 from pathlib import Path
 from pydantic import SecretStr
 from agent.db import make_engine
+from agent.schema import upgrade_app_database
 from tools.audit import AuditEvent, AuditTrail, CheckpointSigner, DirectoryCheckpointStore
 
 db, checkpoints, secret, name = sys.argv[1:5]
+engine = make_engine(f"sqlite:///{db}")
 trail = AuditTrail(
-    make_engine(f"sqlite:///{db}"),
+    engine,
     signer=CheckpointSigner.from_secret(SecretStr(secret)),
     checkpoint_store=DirectoryCheckpointStore(checkpoints),
     checkpoint_every_records=10,
 )
-trail.create_schema()
+upgrade_app_database(engine)
 # Start together, so the three really contend for the head of the chain.
 (Path(checkpoints).parent / f"ready-{name}").touch()
 while not (Path(checkpoints).parent / "go").exists():
@@ -641,8 +644,8 @@ def _pg_trail(engine: Engine, clock: Callable[[], datetime] | None = None, every
         checkpoint_every_records=every,
         **({"clock": clock} if clock is not None else {}),
     )
-    trail.create_schema()
-    trail.create_schema()  # idempotent
+    upgrade_app_database(engine)
+    upgrade_app_database(engine)  # idempotent
     return trail
 
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 
+from agent.schema import upgrade_app_database
 from tools.tokens import (
     InMemoryJtiStore,
     SqlJtiStore,
@@ -281,9 +282,9 @@ def test_the_signing_key_appears_in_no_repr_message_or_log(
 
 
 def _sql_store(path: Path) -> SqlJtiStore:
-    store = SqlJtiStore(create_engine(f"sqlite:///{path}"))
-    store.create_schema()
-    return store
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade_app_database(engine)
+    return SqlJtiStore(engine)
 
 
 def test_a_token_used_through_one_store_is_replayed_through_another_on_the_same_database(
@@ -321,8 +322,9 @@ def test_racing_threads_consume_one_token_id_exactly_once(tmp_path: Path, kind: 
 
 
 def test_pruning_keeps_ids_until_their_token_is_past_expiry_and_skew(tmp_path: Path) -> None:
-    store = SqlJtiStore(create_engine(f"sqlite:///{tmp_path / 'prune.db'}"), skew_seconds=5)
-    store.create_schema()
+    engine = create_engine(f"sqlite:///{tmp_path / 'prune.db'}")
+    upgrade_app_database(engine)
+    store = SqlJtiStore(engine, skew_seconds=5)
     store.consume("old", "check_stock", AGENT, START)
     store.consume("new", "check_stock", AGENT, START + timedelta(seconds=60))
     assert store.prune(START + timedelta(seconds=5)) == 0

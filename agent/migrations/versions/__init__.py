@@ -1,0 +1,1 @@
+"""The app database's revisions, oldest first (alembic skips this file)."""

@@ -1,0 +1,1 @@
+"""The legacy ERP's revisions, oldest first (alembic skips this file)."""
