@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.cli_common import JsonFlag, T, UserOpt, emit, fail, guarded, service, settings_or_fail
+from agent.cli_db import db_app
+from agent.cli_erp import erp_app
+from agent.cli_maintenance import maintenance_app
 from agent.cli_pipeline import register as register_pipeline_commands
 from agent.cli_users import users_app
 from agent.settings import shown
@@ -42,6 +45,9 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(threads_app, name="threads")
 app.add_typer(tools_app, name="tools")
 app.add_typer(users_app, name="users")
+app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(erp_app, name="erp")
+app.add_typer(db_app, name="db")
 
 
 def describe(proposal: Proposal, attention: str | None = None) -> str:
@@ -82,11 +88,16 @@ def seed(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create and fill the bundled legacy ERP with deterministic demo data."""
+    """Create and fill the bundled legacy ERP with deterministic demo data (not a Tryton ERP)."""
     from erp_acl.legacy.adapter import legacy_engine
     from erp_acl.legacy.seed import erp_has_data, seed_legacy_erp
 
     settings = settings_or_fail()
+    if settings.erp_kind != "legacy":
+        fail(
+            f"COUNTERSIGN_ERP points at {settings.erp_shown}: `countersign seed` fills only the bundled "
+            "legacy ERP; create a Tryton database with demo data with `countersign erp tryton-setup`"
+        )
     engine = legacy_engine(settings.erp_database_url)
     try:
         if if_empty and not reset and erp_has_data(engine):
@@ -121,14 +132,19 @@ def web_app(
     ] = "127.0.0.1",
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open a browser window")] = True,
     seed_if_empty: Annotated[
-        bool, typer.Option("--seed/--no-seed", help="seed the bundled ERP first when it is empty")
+        bool,
+        typer.Option(
+            "--seed/--no-seed", help="seed the bundled legacy ERP first when it is empty (never a Tryton ERP)"
+        ),
     ] = True,
 ) -> None:
     """Start the web app (chat, approvals inbox, audit, reconciliation, overview) at http://ADDRESS:PORT."""
     import os
 
     settings = settings_or_fail()
-    if seed_if_empty and settings.erp_url is None:
+    if settings.erp_kind != "legacy":
+        typer.echo(f"ERP: {settings.erp_shown} (nothing to seed)")
+    elif seed_if_empty and settings.erp_url is None:
         seed(reset=False, scale=1, if_empty=True, as_json=False)
     typer.echo(f"Countersign web app on http://{address}:{port} (Ctrl-C stops)")
     # The agent never imports the UI (the dependency rule); the app runs as its own module.

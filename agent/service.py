@@ -87,6 +87,7 @@ from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
+from erp_acl.migrating import UnknownRevision
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
 from tools.gateway import (
@@ -172,6 +173,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EventError,
     BusUnavailable,
     SignInRefused,
+    UnknownRevision,
 )
 
 
@@ -275,7 +277,6 @@ class AgentService:
         self.audit = audit
         self.engine = engine
         self.outbox = Outbox(engine)
-        self.outbox.create_schema()
         # Called when a write was queued; the pipeline wires itself in here (see agent.pipeline).
         self.on_enqueued: Callable[[], None] = lambda: None
         self.pipeline: Pipeline | None = None
@@ -288,7 +289,6 @@ class AgentService:
             missing_after=timedelta(seconds=settings.reconcile_missing_after_seconds),
             now=now,
         )
-        self.reconciler.create_schema()
         self._today = today
         self._now = now
         self._on_close = on_close
@@ -1166,14 +1166,15 @@ def build_service(
 
     Misconfiguration fails here, at start, with one clear line: an identity that grants a
     wildcard, an admin scope or an approval right; a policy that does not validate."""
-    from agent.checkpoints import open_sqlite_saver
-    from agent.composition import open_app_engine, open_erp
+    from agent.checkpoints import open_checkpointer
+    from agent.composition import close_erp, open_app_engine, open_erp
     from agent.logs import configure_structlog
     from agent.messaging.bus import Bus
     from agent.messaging.pacer import WritePacer
     from agent.models import make_chat_model
     from agent.pipeline.runner import Pipeline
     from agent.policy import load_policy
+    from agent.schema import upgrade_app_database
     from agent.secrets import audit_signing_key, token_signing_key
     from agent.telemetry import configure_tracing
     from agent.users import ROLES
@@ -1190,10 +1191,9 @@ def build_service(
     identities = load_identities(settings.identities_file, human_ids=directory.ids())
     base_policy = load_policy(settings.policy_file, known_roles=frozenset(ROLES))
     engine = open_app_engine(settings)
+    upgrade_app_database(engine)  # every table of every store, at the code's revision
     store = ProposalStore(engine)
-    store.create_schema()
     jti_store = SqlJtiStore(engine)
-    jti_store.create_schema()
     trail = AuditTrail(
         engine,
         signer=CheckpointSigner.from_secret(audit_signing_key(settings)),
@@ -1201,12 +1201,13 @@ def build_service(
         checkpoint_every_records=settings.audit_checkpoint_every_records,
         checkpoint_every_seconds=settings.audit_checkpoint_every_seconds,
     )
-    trail.create_schema()
     security = AuditSecurityLog(trail)
-    saver = open_sqlite_saver(settings.checkpoint_file)
+    checkpointer = open_checkpointer(settings.checkpoint_database_url)
     pacer = WritePacer(engine, writes_per_second=settings.writer_max_writes_per_second)
-    pacer.create_schema()
-    erp = traced_erp(erp if erp is not None else open_erp(settings))
+    opened_erp: Erp | None = None  # closed with the service; an ERP the caller passed stays theirs
+    if erp is None:
+        erp = opened_erp = open_erp(settings)
+    erp = traced_erp(erp)
     gateway = Gateway(
         erp,
         identities=identities,
@@ -1230,7 +1231,7 @@ def build_service(
         policies=PolicyChangeStore(engine, base_policy),
         security=security,
         audit=trail,
-        checkpointer=saver,
+        checkpointer=checkpointer.saver,
         engine=engine,
         today=today,
         now=now,
@@ -1245,8 +1246,10 @@ def build_service(
     def close() -> None:
         pipeline.stop()
         bus.close()
-        saver.conn.close()
+        checkpointer.close()
         engine.dispose()
+        if opened_erp is not None:
+            close_erp(opened_erp)
 
     service._on_close = close
     return service
