@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export COUNTERSIGN_DATA_DIR ?= var
 
-.PHONY: run test lint format bootstrap clean evals
+.PHONY: run test lint format bootstrap clean evals bench
 
 bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -27,6 +27,9 @@ test: lint  ## every check, every test, and the offline eval suite
 
 evals: bootstrap  ## the offline eval suite: scores, safety invariants, reports in reports/evals
 	$(UV) run --frozen python -m evals --report reports/evals
+
+bench: bootstrap  ## every benchmark, full sizes: a table on screen, bench/results/bench.json (BENCH_ARGS=--quick)
+	$(UV) run --frozen python -m bench $(BENCH_ARGS)
 
 format: bootstrap
 	$(UV) run --frozen ruff check --fix .

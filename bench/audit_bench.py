@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.db import make_engine
+from agent.schema import upgrade_app_database
 from tools.audit import (
     _SELECT,  # the trail's own row query, so the baseline hashes exactly what verify hashes
     AuditEvent,
@@ -122,7 +123,7 @@ def run(records: int, batch: int, single: int, workdir: Path) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{db}")
     store = DirectoryCheckpointStore(workdir / "checkpoints")
     trail = AuditTrail(engine, signer=CheckpointSigner.generate(), checkpoint_store=store)
-    trail.create_schema()
+    upgrade_app_database(engine)
     events = sample_events(max(batch, 4))
     single = min(single, records)
 
