@@ -366,6 +366,19 @@ class ProposalStore:
                 on_approved(conn, self._load(conn, dict(approved)))
         return self.get(proposal_id)
 
+    def pending_facets(self) -> tuple[builtins.list[str], builtins.list[str]]:
+        """Who the pending proposals are for and which actions they are, each sorted and distinct:
+        what the inbox's filter bar offers, read without loading the proposals."""
+        pending = proposals.c.status == "pending"
+
+        def distinct(column: Any) -> builtins.list[str]:
+            query = select(column).where(pending).distinct().order_by(column)
+            values: Sequence[Any] = conn.execute(query).scalars().all()
+            return [str(value) for value in values]
+
+        with self._engine.connect() as conn:
+            return distinct(proposals.c.on_behalf_of), distinct(proposals.c.action)
+
     def list_by_status(
         self, statuses: Sequence[ProposalStatus], *, untold: bool = False, limit: int = 100_000
     ) -> builtins.list[Proposal]:

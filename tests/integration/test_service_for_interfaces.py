@@ -42,6 +42,7 @@ def test_the_inbox_shows_an_approver_what_they_may_decide_and_on_request_why_not
     }
     [item] = service.inbox("bob", InboxFilter(requester="carol"))
     assert item.amount > 0 and "1 approver" in item.requirement and item.approved_by == ()
+    assert service.inbox_facets("carol") == (["alice", "carol"], ["create_purchase_order"])
 
 
 def test_a_second_decision_names_who_settled_the_proposal(service: AgentService) -> None:

@@ -314,9 +314,8 @@ def handle_click(svc: AgentService, user: User) -> None:
 
 def filters(svc: AgentService, user: User) -> InboxFilter | None:
     """The filter bar; None (with a one-line reason) when the filters contradict each other."""
-    everyone = feedback.run(lambda: svc.inbox(user.id, InboxFilter(include_blocked=True))) or []
-    requesters = sorted({item.proposal.on_behalf_of for item in everyone})
-    actions = sorted(set(ACTION_LABEL) | {item.proposal.action for item in everyone}, key=action_label)
+    requesters, pending_actions = feedback.run(lambda: svc.inbox_facets(user.id)) or ([], [])
+    actions = sorted(set(ACTION_LABEL) | set(pending_actions), key=action_label)
     with st.container(border=True, key="inbox-filters"):
         top = st.columns([3, 2, 2, 2])
         chosen_actions = top[0].multiselect(
