@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import jwt
 from pydantic import SecretStr
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete, insert
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 RefusalReason = Literal[
@@ -131,11 +131,14 @@ class SqlJtiStore:
             return False
         return True
 
-    def prune(self, now: datetime) -> int:
-        """Delete rows of tokens expired longer ago than the skew; returns how many."""
-        cutoff = _naive_utc(now - self._skew)
+    def prune(self, now: datetime, *, dry_run: bool = False) -> int:
+        """Delete rows of tokens expired longer ago than the skew; returns how many (with
+        ``dry_run``, how many would go)."""
+        stale = self.table.c.expires_at < _naive_utc(now - self._skew)
         with self._engine.begin() as connection:
-            result = connection.execute(delete(self.table).where(self.table.c.expires_at < cutoff))
+            if dry_run:
+                return int(connection.execute(select(func.count()).where(stale)).scalar_one())
+            result = connection.execute(delete(self.table).where(stale))
         return int(result.rowcount)
 
 

@@ -53,18 +53,26 @@ def test_prune_removes_a_finished_conversation_keeps_a_waiting_one_and_reports_i
     approved = run_cli(data_dir, "approve", first_proposal(waiting), "--user", "bob", "--json", check=True)
     assert json.loads(approved.stdout)["status"] == "committed"
 
-    again = json.loads(run_cli(data_dir, "maintenance", "prune", "--json", check=True).stdout)
+    assert report["records"]["finished_outbox_rows_deleted"] == 0  # kept 30 days by default
+
+    again = json.loads(
+        run_cli(data_dir, "maintenance", "prune", "--records-older-than", "0", "--json", check=True).stdout
+    )
     assert again["pruned_threads"] == [waiting["thread_id"]]
     assert again["kept"] == {"already_pruned": 1}
+    # Both approved writes are committed: their outbox rows and handled-message records go.
+    assert again["records"]["finished_outbox_rows_deleted"] == 2
+    assert again["records"]["handled_messages_deleted"] >= 2
 
 
+@pytest.mark.parametrize("option", ["--older-than", "--records-older-than"])
 @pytest.mark.parametrize("value", ["abc", "-1", "nan"])
-def test_a_bad_older_than_is_a_one_line_usage_error(data_dir: Path, value: str) -> None:
-    result = run_cli(data_dir, "maintenance", "prune", "--older-than", value)
+def test_a_bad_number_of_days_is_a_one_line_usage_error(data_dir: Path, option: str, value: str) -> None:
+    result = run_cli(data_dir, "maintenance", "prune", option, value)
 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert result.stderr.startswith("error: --older-than takes a number of days")
+    assert result.stderr.startswith(f"error: {option} takes a number of days")
 
 
 def test_older_than_keeps_a_conversation_that_was_active_today(data_dir: Path) -> None:
