@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -24,10 +23,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from agent.db import make_engine
 from agent.schema import upgrade_app_database
+from tests.support.postgres import schema_engine, scratch_schema
 from tools.audit import (
     GENESIS_HASH,
     MIN_RETENTION_DAYS,
@@ -616,24 +616,12 @@ def test_an_export_of_a_tampered_trail_is_not_sealed_and_fails_verification(
 
 @pytest.fixture
 def pg_engine() -> Iterator[Engine]:
-    pytest.importorskip("psycopg")
-    url = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    schema = f"audit_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server reachable: {exc.orig}")
-    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema("audit_test") as schema:
+        engine = schema_engine(schema)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _pg_trail(engine: Engine, clock: Callable[[], datetime] | None = None, every: int = 10) -> AuditTrail:

@@ -10,7 +10,6 @@ by several engines at once. PostgreSQL tests use a fresh schema each, dropped af
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -23,8 +22,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, MetaData, create_engine, insert, inspect, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, MetaData, insert, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 from agent.approvals import ProposalStore, proposals
 from agent.conversations import threads
@@ -35,12 +34,12 @@ from erp_acl.legacy.migrations import LEGACY_ERP, erp_database_state, upgrade_er
 from erp_acl.legacy.schema import ZCS
 from erp_acl.legacy.schema import metadata as erp_metadata
 from erp_acl.migrating import Environment, UnknownRevision, Upgrade, head
+from tests.support.postgres import PG_URL, schema_engine, scratch_schema
 from tools.audit import AuditEvent, AuditTrail, CheckpointSigner, InMemoryCheckpointStore
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 EngineFactory = Callable[[], Engine]
@@ -71,25 +70,8 @@ class Databases:
 
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    schema = f"migrations_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server reachable: {exc.orig}")
-    try:
+    with scratch_schema("migrations_test") as schema:
         yield schema
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-def _pg_engine(schema: str) -> Engine:
-    return create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -109,7 +91,7 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
         )
     else:
         schema = request.getfixturevalue("pg_schema")
-        made = Databases("postgresql", lambda _kind: _pg_engine(schema))
+        made = Databases("postgresql", lambda _kind: schema_engine(schema))
     try:
         yield made
     finally:

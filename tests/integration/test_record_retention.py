@@ -3,16 +3,13 @@ guard nothing, on SQLite and PostgreSQL; proposals and unfinished work are never
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, insert, select
 
 from agent import record_retention
 from agent.approvals import proposals
@@ -21,11 +18,11 @@ from agent.messaging.inbox import processed_messages
 from agent.messaging.outbox import outbox
 from agent.record_retention import prune_records
 from agent.schema import upgrade_app_database
+from tests.support.postgres import schema_engine, scratch_schema
 from tools.tokens import token_uses
 
 pytestmark = pytest.mark.integration
 
-PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=40)
 RECENT = NOW - timedelta(days=2)
@@ -39,23 +36,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield made
         made.dispose()
         return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    schema = f"retention_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server reachable: {exc.orig}")
-    made = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade_app_database(made)
-        yield made
-    finally:
-        made.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema("retention_test") as schema:
+        made = schema_engine(schema)
+        try:
+            upgrade_app_database(made)
+            yield made
+        finally:
+            made.dispose()
 
 
 def proposal(conn: Any, proposal_id: str, status: str) -> None:
