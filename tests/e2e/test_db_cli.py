@@ -83,3 +83,25 @@ def test_db_upgrade_against_an_unreachable_server_fails_in_one_line_without_the_
     )
     assert "unreachable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_data_dir_migrated_by_a_newer_release_is_refused_in_one_line_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "var"
+    run_cli(data_dir, "db", "upgrade", check=True)
+    engine = make_engine(f"sqlite:///{data_dir / 'countersign.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE countersign_alembic_version SET version_num = '0099_from_the_future'")
+    engine.dispose()
+
+    result = run_cli(data_dir, "approvals", "list")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: the app database is at revision 0099_from_the_future, which this")
+    assert "COUNTERSIGN_DEBUG" not in result.stderr  # a user error, not a crash
+    with make_engine(f"sqlite:///{data_dir / 'countersign.db'}").connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM countersign_alembic_version").scalar_one() == (
+            "0099_from_the_future"
+        )
