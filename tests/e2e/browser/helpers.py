@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import REPO
@@ -61,6 +62,20 @@ def settle(page: Page, timeout: float = 10_000) -> None:
                     .every((grid) => grid.querySelector('[data-testid="data-grid-canvas"]'))""",
             timeout=timeout,
         )
+
+
+def scroll_to(page: Page, focus: Locator, attempts: int = 3) -> None:
+    """Scroll ``focus`` into view once Streamlit's run is over. A rerun (a fragment refreshing
+    itself) can replace the element between finding and scrolling it; the locator then finds
+    the new one on the next attempt."""
+    for attempt in range(attempts):
+        settle(page)
+        try:
+            focus.scroll_into_view_if_needed()
+            return
+        except PlaywrightError as exc:
+            if "not attached to the DOM" not in str(exc) or attempt == attempts - 1:
+                raise
 
 
 def sign_in(page: Page, base_url: str, user: str, password: str, *, path: str = "/") -> None:
@@ -131,7 +146,7 @@ class Journey:
         """Check the page for tracebacks, then screenshot it (scrolled to ``focus`` if given)."""
         assert_no_traceback(self.page)
         if focus is not None:
-            focus.scroll_into_view_if_needed()
+            scroll_to(self.page, focus)
         settle(self.page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.name}-{len(self.taken) + 1}-{step}.png"
