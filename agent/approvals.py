@@ -366,6 +366,41 @@ class ProposalStore:
                 on_approved(conn, self._load(conn, dict(approved)))
         return self.get(proposal_id)
 
+    def pending_outlines(self) -> builtins.list[Proposal]:
+        """Every pending proposal, oldest first, *without* its payload and evidence (left empty)
+        and receipt: what an inbox needs to filter, sort, count and check who may decide, without
+        reading and validating the largest columns of thousands of rows. Never show or decide a
+        payload from an outline: load the proposals a page shows with ``get_many``."""
+        light = [c for c in proposals.c if c.name not in ("payload", "evidence", "receipt", "tool_call_id")]
+        query = select(*light).where(proposals.c.status == "pending").order_by(proposals.c.created_at)
+        with self._engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            by_proposal = self._decisions_of(conn, [row["id"] for row in rows])
+        outlines = []
+        for row in rows:
+            row.pop("told_at", None)
+            if isinstance(row["gate"], str):  # some drivers hand JSON back as text
+                row["gate"] = json.loads(row["gate"])
+            row.update(
+                payload={},
+                evidence=[],
+                receipt=None,
+                approvals=by_proposal[row["id"]],
+                created_at=_aware(row["created_at"]),
+                updated_at=_aware(row["updated_at"]),
+            )
+            outlines.append(Proposal.model_construct(**row))
+        return outlines
+
+    def get_many(self, proposal_ids: Sequence[str]) -> dict[str, Proposal]:
+        """The proposals with these ids, whole, by id (ids that do not exist are left out)."""
+        if not proposal_ids:
+            return {}
+        with self._engine.connect() as conn:
+            query = select(proposals).where(proposals.c.id.in_(list(proposal_ids)))
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            return {p.id: p for p in self._load_many(conn, rows)}
+
     def pending_facets(self) -> tuple[builtins.list[str], builtins.list[str]]:
         """Who the pending proposals are for and which actions they are, each sorted and distinct:
         what the inbox's filter bar offers, read without loading the proposals."""
@@ -428,9 +463,9 @@ class ProposalStore:
         return cls._load_many(conn, [row])[0]
 
     @staticmethod
-    def _load_many(conn: Any, rows: builtins.list[dict[str, Any]]) -> builtins.list[Proposal]:
+    def _decisions_of(conn: Any, ids: builtins.list[str]) -> dict[str, builtins.list[Decision]]:
         # One query for the decisions of every row: an inbox of thousands stays two queries.
-        by_proposal: dict[str, builtins.list[Decision]] = {row["id"]: [] for row in rows}
+        by_proposal: dict[str, builtins.list[Decision]] = {proposal_id: [] for proposal_id in ids}
         if by_proposal:
             decided = conn.execute(
                 select(decisions)
@@ -450,6 +485,11 @@ class ProposalStore:
                         at=_aware(d["created_at"]),
                     )
                 )
+        return by_proposal
+
+    @classmethod
+    def _load_many(cls, conn: Any, rows: builtins.list[dict[str, Any]]) -> builtins.list[Proposal]:
+        by_proposal = cls._decisions_of(conn, [row["id"] for row in rows])
         loaded = []
         for row in rows:
             row["approvals"] = by_proposal[row["id"]]

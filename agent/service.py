@@ -73,6 +73,7 @@ from agent.views import (
     FieldChange,
     InboxFilter,
     InboxItem,
+    InboxPage,
     InboxSort,
     Overview,
     editable_fields,
@@ -129,6 +130,7 @@ __all__ = [
     "FieldChange",
     "InboxFilter",
     "InboxItem",
+    "InboxPage",
     "InboxSort",
     "Overview",
     "Proposal",
@@ -486,11 +488,12 @@ class AgentService:
             and user.id not in {d.actor for d in p.current_approvals()}
         ]
 
-    def attention(self, proposal: Proposal) -> str | None:
-        """Why a pending proposal needs attention now: overdue (reminder/escalation) or expired."""
+    def attention(self, proposal: Proposal, *, gate: Gate | None = None) -> str | None:
+        """Why a pending proposal needs attention now: overdue (reminder/escalation) or expired.
+        ``gate``: the proposal's gate, when already parsed."""
         if proposal.status != "pending":
             return None
-        gate = Gate.from_json(proposal.gate)
+        gate = gate if gate is not None else Gate.from_json(proposal.gate)
         now = self._now()
         if is_expired(gate, now):
             return f"expired at {gate.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -511,13 +514,44 @@ class AgentService:
     def inbox(self, user_id: str, wanted: InboxFilter | None = None) -> list[InboxItem]:
         """An approver's inbox: pending proposals they may decide, filtered and sorted; with
         ``include_blocked`` also the ones they may not, each saying why."""
+        return self.inbox_page(user_id, wanted).items
+
+    def inbox_page(
+        self, user_id: str, wanted: InboxFilter | None = None, *, limit: int | None = None
+    ) -> InboxPage:
+        """The first ``limit`` items of ``user_id``'s inbox (all without a limit) and its size.
+
+        Filtering, sorting and the segregation-of-duties check run over outlines of the pending
+        proposals (no payload or evidence); only the items returned are loaded whole. One that
+        was decided in between is left out of the items (the counts are of the moment before)."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
         person = self.user(user_id)
-        return inbox_items(
-            self.store.list(status="pending", limit=100_000),
+        # Without a limit every item is shown: load them whole at once instead of outlines first.
+        pending = (
+            self.store.list(status="pending", limit=100_000)
+            if limit is None
+            else self.store.pending_outlines()
+        )
+        items = inbox_items(
+            pending,
             wanted or InboxFilter(),
             now=self._now(),
-            blocked_reason=lambda p: self.decision_blocker(p, person),
-            attention=self.attention,
+            blocked_reason=lambda p, gate: self.decision_blocker(p, person, gate=gate),
+            attention=lambda p, gate: self.attention(p, gate=gate),
+        )
+        blocked = sum(1 for item in items if item.blocked is not None)
+        if limit is None:
+            return InboxPage(items=items, total=len(items), blocked=blocked)
+        whole = self.store.get_many([item.proposal.id for item in items[:limit]])
+        return InboxPage(
+            items=[
+                dataclasses.replace(item, proposal=whole[item.proposal.id])
+                for item in items[:limit]
+                if item.proposal.id in whole and whole[item.proposal.id].status == "pending"
+            ],
+            total=len(items),
+            blocked=blocked,
         )
 
     def inbox_facets(self, user_id: str) -> tuple[list[str], list[str]]:
@@ -527,15 +561,16 @@ class AgentService:
         self.user(user_id)
         return self.store.pending_facets()
 
-    def decision_blocker(self, proposal: Proposal, person: User) -> str | None:
+    def decision_blocker(self, proposal: Proposal, person: User, *, gate: Gate | None = None) -> str | None:
         """Why ``person`` cannot approve ``proposal`` now (segregation of duties, role, already
-        approved), or None when they can."""
+        approved), or None when they can. ``gate``: the proposal's gate, when already parsed."""
         if proposal.status != "pending":
             return f"it is {proposal.status}"
+        gate = gate if gate is not None else Gate.from_json(proposal.gate)
         if person.id in {d.actor for d in proposal.current_approvals()}:
-            return f"you already approved it; it waits for {Gate.from_json(proposal.gate).requirement()}"
+            return f"you already approved it; it waits for {gate.requirement()}"
         try:
-            self._check_decider(proposal, person, "approve")
+            self._check_decider(proposal, person, "approve", gate=gate)
         except Refused as refused:
             return str(refused)
         return None
@@ -741,8 +776,10 @@ class AgentService:
     ) -> None:
         self.audit.append(decision_event(proposal, actor, kind, reason, edits))
 
-    def _check_decider(self, proposal: Proposal, person: User, decision: DecisionKind) -> None:
-        gate = Gate.from_json(proposal.gate)
+    def _check_decider(
+        self, proposal: Proposal, person: User, decision: DecisionKind, *, gate: Gate | None = None
+    ) -> None:
+        gate = gate if gate is not None else Gate.from_json(proposal.gate)
         previous = [Approval(d.actor, self._roles(d.actor)) for d in proposal.current_approvals()]
         revisers = {
             d.actor for d in proposal.approvals if d.decision == "revise" and d.revision == proposal.revision

@@ -62,14 +62,25 @@ class InboxItem:
     blocked: str | None  # why this person cannot decide it; None when they can
 
 
+@dataclass(frozen=True)
+class InboxPage:
+    """The first ``limit`` items of an inbox, and how many the whole inbox holds."""
+
+    items: list[InboxItem]
+    total: int
+    blocked: int  # of ``total``, how many this person cannot decide
+
+
 def inbox_items(
     pending: Iterable[Proposal],
     wanted: InboxFilter,
     *,
     now: datetime,
-    blocked_reason: typing.Callable[[Proposal], str | None],
-    attention: typing.Callable[[Proposal], str | None],
+    blocked_reason: typing.Callable[[Proposal, Gate], str | None],
+    attention: typing.Callable[[Proposal, Gate], str | None],
 ) -> list[InboxItem]:
+    """The pending proposals ``wanted`` keeps, sorted; each one's gate is parsed once and handed
+    to the callbacks."""
     items = []
     for proposal in pending:
         gate = Gate.from_json(proposal.gate)
@@ -85,7 +96,7 @@ def inbox_items(
             continue
         if wanted.requester and wanted.requester not in (proposal.requester, proposal.on_behalf_of):
             continue
-        blocked = blocked_reason(proposal)
+        blocked = blocked_reason(proposal, gate)
         if blocked is not None and not wanted.include_blocked:
             continue
         items.append(
@@ -96,7 +107,7 @@ def inbox_items(
                 requirement=gate.requirement(),
                 approvals_required=gate.approvals_required,
                 approved_by=tuple(d.actor for d in proposal.current_approvals()),
-                attention=attention(proposal),
+                attention=attention(proposal, gate),
                 blocked=blocked,
             )
         )

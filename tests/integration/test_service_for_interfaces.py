@@ -45,6 +45,28 @@ def test_the_inbox_shows_an_approver_what_they_may_decide_and_on_request_why_not
     assert service.inbox_facets("carol") == (["alice", "carol"], ["create_purchase_order"])
 
 
+def test_an_inbox_page_loads_only_its_items_whole_and_counts_the_whole_inbox(service: AgentService) -> None:
+    first, second, third = (order(service, "alice", quantity=q) for q in (10, 20, 30))
+    carols = order(service, "carol", quantity=40)
+
+    page = service.inbox_page("carol", InboxFilter(include_blocked=True), limit=2)
+
+    assert [i.proposal.id for i in page.items] == [first.id, second.id]
+    assert (page.total, page.blocked) == (4, 1)
+    assert page.items[0].proposal == service.store.get(first.id)  # whole: payload, evidence
+    assert page.items[0].proposal.payload["lines"][0]["quantity"] == "10"
+    # The outlines behind it carry no payload; nothing but the page is loaded whole.
+    assert all(o.payload == {} and o.evidence == [] for o in service.store.pending_outlines())
+    whole = service.inbox_page("carol", InboxFilter(include_blocked=True))
+    assert [i.proposal.id for i in whole.items] == [first.id, second.id, third.id, carols.id]
+
+    service.decide(first.id, "bob", "approve")
+    after = service.inbox_page("carol", limit=2)
+    assert [i.proposal.id for i in after.items] == [second.id, third.id] and after.total == 2
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        service.inbox_page("carol", limit=0)
+
+
 def test_a_second_decision_names_who_settled_the_proposal(service: AgentService) -> None:
     proposal = order(service)
     service.decide(proposal.id, "bob", "approve")

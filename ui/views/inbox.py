@@ -27,6 +27,7 @@ from agent.service import (
     EvidenceCheck,
     InboxFilter,
     InboxItem,
+    InboxPage,
     InboxSort,
     Proposal,
     User,
@@ -361,11 +362,10 @@ def filtering(wanted: InboxFilter) -> bool:
     )
 
 
-def count_line(items: Sequence[InboxItem]) -> str:
-    blocked = sum(1 for item in items if item.blocked)
-    decidable = len(items) - blocked
+def count_line(page: InboxPage) -> str:
+    decidable = page.total - page.blocked
     line = f"{plural(decidable, 'request')} waiting for your decision"
-    return f"{line}, {blocked} you cannot decide" if blocked else line
+    return f"{line}, {page.blocked} you cannot decide" if page.blocked else line
 
 
 def empty_state(wanted: InboxFilter) -> None:
@@ -414,20 +414,20 @@ def inbox_list(svc: AgentService, user: User) -> None:
     wanted = filters(svc, user)
     if wanted is None:
         return
-    items = feedback.run(lambda: svc.inbox(user.id, wanted))
-    if items is None:
+    # A row per request costs widgets; a long backlog is shown (and loaded) a page at a time.
+    shown = int(st.session_state.get(SHOWN_KEY, PAGE_SIZE))
+    page = feedback.run(lambda: svc.inbox_page(user.id, wanted, limit=shown))
+    if page is None:
         return
-    if not items:
+    if not page.total:
         empty_state(wanted)
         return
-    st.caption(count_line(items))
-    shown = int(st.session_state.get(SHOWN_KEY, PAGE_SIZE))
-    for item in items[:shown]:
+    st.caption(count_line(page))
+    for item in page.items:
         inbox_row(svc, item)
-    if len(items) > shown:
-        # A row per request costs widgets; a long backlog is shown a page at a time.
+    if page.total > shown:
         st.button(
-            f"Show {min(PAGE_SIZE, len(items) - shown)} more of {len(items) - shown} not shown",
+            f"Show {min(PAGE_SIZE, page.total - shown)} more of {page.total - shown} not shown",
             key="show_more",
             on_click=show_more,
         )

@@ -89,6 +89,22 @@ def test_bob_sees_alices_purchase_order_with_its_amount_requester_and_gate(
     assert "1 request waiting for your decision" in texts(at.caption)
 
 
+def test_a_long_inbox_shows_a_page_at_a_time_and_counts_every_request(
+    ui_service: AgentService, app_as: AppAs
+) -> None:
+    filed = [file_purchase_order(ui_service, "alice", quantity=q).id for q in (10, 20, 30)]
+    at = app_as("bob", "inbox")
+    at.session_state["inbox_shown"] = 2  # as if the page held two rows (it holds 50)
+    no_exception(at.run())
+
+    assert listed(at) == filed[:2]
+    assert "3 requests waiting for your decision" in texts(at.caption)
+    more = at.button(key="show_more")
+    assert more.label == "Show 1 more of 1 not shown"
+    more.click().run()
+    assert listed(no_exception(at)) == filed
+
+
 def test_the_action_filter_hides_alices_purchase_order_until_purchase_orders_are_chosen(
     ui_service: AgentService, app_as: AppAs
 ) -> None:

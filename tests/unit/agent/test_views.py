@@ -65,8 +65,8 @@ def ids(wanted: InboxFilter, pending: list[Proposal], blocked: frozenset[str] = 
         pending,
         wanted,
         now=NOW,
-        blocked_reason=lambda p: "segregation of duties" if p.id in blocked else None,
-        attention=lambda p: None,
+        blocked_reason=lambda p, gate: "segregation of duties" if p.id in blocked else None,
+        attention=lambda p, gate: None,
     )
     return [i.proposal.id for i in items]
 
@@ -98,8 +98,8 @@ def test_proposals_a_person_may_not_decide_are_hidden_unless_asked_for_with_the_
         PENDING,
         InboxFilter(include_blocked=True),
         now=NOW,
-        blocked_reason=lambda p: "alice requested this" if p.requester == "alice" else None,
-        attention=lambda p: None,
+        blocked_reason=lambda p, gate: "alice requested this" if p.requester == "alice" else None,
+        attention=lambda p, gate: None,
     )
     assert {i.proposal.id: i.blocked for i in items} == {
         "P-price": "alice requested this",
