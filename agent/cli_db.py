@@ -59,6 +59,8 @@ def _engine(key: str, url: str) -> Engine:
 def _with_engine(key: str, label: str, url: str, action: Callable[[Engine], Any]) -> Any:
     from sqlalchemy.exc import OperationalError
 
+    from agent.db import unavailable
+
     engine = _engine(key, url)
     try:
         try:
@@ -66,8 +68,7 @@ def _with_engine(key: str, label: str, url: str, action: Callable[[Engine], Any]
                 pass
         except OperationalError as exc:
             # A server that does not answer: one line, the first of the driver's (never a password).
-            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
-            fail(f"the {label} at {shown(url)} is unreachable: {reason}")
+            fail(str(unavailable(label, url, exc)))
         return guarded(lambda: action(engine))
     finally:
         engine.dispose()

@@ -34,3 +34,15 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class DatabaseUnavailable(ConnectionError):
+    """The app database does not answer (one line, never with a password)."""
+
+
+def unavailable(what: str, url: str, exc: BaseException) -> DatabaseUnavailable:
+    """``what`` at ``url`` is unreachable, with the first line of the driver's reason."""
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    first = reason.splitlines()[0] if reason else type(exc).__name__
+    shown = make_url(url).render_as_string(hide_password=True)
+    return DatabaseUnavailable(f"the {what} at {shown} is unreachable: {first}")

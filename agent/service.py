@@ -22,6 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from agent.approvals import (
     AlreadyDecided,
@@ -33,7 +34,9 @@ from agent.approvals import (
     ProposalStore,
     already_decided,
 )
+from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
+from agent.db import DatabaseUnavailable, unavailable
 from agent.edits import EditError, apply_edits
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
 from agent.messaging.bus import BusUnavailable
@@ -176,6 +179,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     BusUnavailable,
     SignInRefused,
     UnknownRevision,
+    DatabaseUnavailable,
+    CheckpointDatabaseUnreachable,
+    CheckpointUrlError,
 )
 
 
@@ -1235,7 +1241,11 @@ def build_service(
     identities = load_identities(settings.identities_file, human_ids=directory.ids())
     base_policy = load_policy(settings.policy_file, known_roles=frozenset(ROLES))
     engine = open_app_engine(settings)
-    upgrade_app_database(engine)  # every table of every store, at the code's revision
+    try:
+        upgrade_app_database(engine)  # every table of every store, at the code's revision
+    except OperationalError as exc:
+        engine.dispose()
+        raise unavailable("app database", settings.app_database_url, exc) from exc
     store = ProposalStore(engine)
     jti_store = SqlJtiStore(engine)
     trail = AuditTrail(

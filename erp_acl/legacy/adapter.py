@@ -177,7 +177,9 @@ def reachable(engine: Engine) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise ErpUnavailable(f"the ERP at {describe(engine)} is unavailable: {exc.orig}") from exc
+        # The driver's first line: psycopg adds a hint on a second ("Is the server running…").
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc).__name__
+        raise ErpUnavailable(f"the ERP at {describe(engine)} is unavailable: {reason}") from exc
 
 
 # ---- the reader, bound to one connection ----------------------------------------------------------

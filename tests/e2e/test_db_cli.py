@@ -105,3 +105,30 @@ def test_a_data_dir_migrated_by_a_newer_release_is_refused_in_one_line_and_left_
         assert conn.exec_driver_sql("SELECT version_num FROM countersign_alembic_version").scalar_one() == (
             "0099_from_the_future"
         )
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "said"),
+    [
+        (
+            "COUNTERSIGN_DATABASE_URL",
+            "postgresql+psycopg://cs:s3cret-pw@127.0.0.1:1/cs",
+            "the app database at",
+        ),
+        ("COUNTERSIGN_ERP_URL", "postgresql+psycopg://cs:s3cret-pw@127.0.0.1:1/erp", "the ERP at"),
+        (
+            "COUNTERSIGN_CHECKPOINT_URL",
+            "postgresql://cs:s3cret-pw@127.0.0.1:1/cs",
+            "the checkpoint database at",
+        ),
+    ],
+)
+def test_any_command_against_a_database_that_does_not_answer_says_which_in_one_line(
+    tmp_path: Path, setting: str, url: str, said: str
+) -> None:
+    result = run_cli(tmp_path / "var", "approvals", "list", env={setting: url})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {said} ") and ":***@127.0.0.1:1/" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "s3cret-pw" not in result.stderr + result.stdout and "COUNTERSIGN_DEBUG" not in result.stderr
