@@ -78,23 +78,24 @@ def prune_records(
         raise ValueError(f"older_than must not be negative, not {older_than}")
     cutoff = now - older_than
     finished = select(proposals.c.id).where(proposals.c.status.in_(sorted(TERMINAL_STATUSES)))
-    messages, rows = (
-        _prune(engine, table, key, where, dry_run, progress, label)
-        for table, key, where, label in (
-            (
-                processed_messages,
-                (processed_messages.c.consumer, processed_messages.c.message_id),
-                processed_messages.c.processed_at < cutoff,
-                "handled-message records",
-            ),
-            (
-                outbox,
-                (outbox.c.message_id,),
-                (outbox.c.completed_at < cutoff)
-                & or_(outbox.c.subject.is_(None), outbox.c.subject.in_(finished)),
-                "finished outbox rows",
-            ),
-        )
+    handled = processed_messages.c
+    messages = _prune(
+        engine,
+        processed_messages,
+        (handled.consumer, handled.message_id),
+        handled.processed_at < cutoff,
+        dry_run,
+        progress,
+        "handled-message records",
+    )
+    rows = _prune(
+        engine,
+        outbox,
+        (outbox.c.message_id,),
+        (outbox.c.completed_at < cutoff) & or_(outbox.c.subject.is_(None), outbox.c.subject.in_(finished)),
+        dry_run,
+        progress,
+        "finished outbox rows",
     )
     token_ids = SqlJtiStore(engine).prune(now, dry_run=dry_run)
     return RecordsReport(dry_run, older_than / timedelta(days=1), messages, rows, token_ids)
