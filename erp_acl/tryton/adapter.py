@@ -183,6 +183,21 @@ def _tax_id(row: dict[str, Any]) -> str:
     return _text(others[0].get("code")) if others and isinstance(others[0], dict) else ""
 
 
+def _party_fields(row: dict[str, Any], memos: dict[int, str]) -> dict[str, Any]:
+    """What a customer and a supplier both take from a party and its first address."""
+    address = _first_address(row)
+    return {
+        "code": _text(row["code"]),
+        "name": _text(row["name"]),
+        "short_name": _text(address.get("party_name")) or _text(row["name"]),
+        "tax_id": _tax_id(row),
+        "city": _text(address.get("city")),
+        "state": state_of(_text(_nested(address, "subdivision").get("code"))),
+        "blocked": not row["active"],
+        "memo": memos.get(int(row["id"]), ""),
+    }
+
+
 def _first_address(row: dict[str, Any]) -> dict[str, Any]:
     addresses = row.get("addresses.") or [{}]
     return addresses[0] if isinstance(addresses[0], dict) else {}
@@ -278,48 +293,20 @@ class TrytonErp:
     def _customers(self, rows: list[dict[str, Any]]) -> list[Customer]:
         party_ids = [int(r["id"]) for r in rows]
         totals, memos = self._open_totals(party_ids), self._notes("party.party", party_ids)
-        customers = []
-        for row in rows:
-            address = _first_address(row)
-            customers.append(
-                stamp(
-                    Customer(
-                        code=_text(row["code"]),
-                        name=_text(row["name"]),
-                        short_name=_text(address.get("party_name")) or _text(row["name"]),
-                        tax_id=_tax_id(row),
-                        city=_text(address.get("city")),
-                        state=state_of(_text(_nested(address, "subdivision").get("code"))),
-                        credit_limit=money(_decimal(row.get("credit_limit_amount"))),
-                        open_orders_total=totals[int(row["id"])],
-                        blocked=not row["active"],
-                        memo=memos.get(int(row["id"]), ""),
-                    )
+        return [
+            stamp(
+                Customer(
+                    **_party_fields(row, memos),
+                    credit_limit=money(_decimal(row.get("credit_limit_amount"))),
+                    open_orders_total=totals[int(row["id"])],
                 )
             )
-        return customers
+            for row in rows
+        ]
 
     def _suppliers(self, rows: list[dict[str, Any]]) -> list[Supplier]:
         memos = self._notes("party.party", [int(r["id"]) for r in rows])
-        suppliers = []
-        for row in rows:
-            address = _first_address(row)
-            suppliers.append(
-                stamp(
-                    Supplier(
-                        code=_text(row["code"]),
-                        name=_text(row["name"]),
-                        short_name=_text(address.get("party_name")) or _text(row["name"]),
-                        tax_id=_tax_id(row),
-                        city=_text(address.get("city")),
-                        state=state_of(_text(_nested(address, "subdivision").get("code"))),
-                        email=_text(row.get("email")),
-                        blocked=not row["active"],
-                        memo=memos.get(int(row["id"]), ""),
-                    )
-                )
-            )
-        return suppliers
+        return [stamp(Supplier(**_party_fields(row, memos), email=_text(row.get("email")))) for row in rows]
 
     def _ranked(self, query: str, rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
         return rank(
