@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from erp_acl.sqlite_wal import enable_wal
+
 
 def make_engine(url: str) -> Engine:
     """An engine on ``url``; for SQLite the file's folder is created and writers serialise."""
@@ -23,8 +25,8 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own transaction handling would defer BEGIN; take control so that
         # every transaction starts with BEGIN IMMEDIATE (writers queue instead of deadlocking).
         dbapi_connection.isolation_level = None
+        enable_wal(dbapi_connection)  # a new file: other processes may be creating it too
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

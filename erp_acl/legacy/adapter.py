@@ -95,6 +95,7 @@ from erp_acl.legacy.schema import (
 )
 from erp_acl.rules import check_versions, validate
 from erp_acl.seed_data import OPEN_EXPOSURE
+from erp_acl.sqlite_wal import enable_wal
 from erp_acl.text_match import rank, search_text
 from erp_acl.versions import stamp, versions_of
 
@@ -118,7 +119,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer, nor it them
+    cursor.close()
+    enable_wal(dbapi_connection)  # readers never block the writer, nor it them
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
     cursor.close()
 
