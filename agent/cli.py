@@ -19,6 +19,7 @@ from agent.cli_maintenance import maintenance_app
 from agent.cli_pipeline import register as register_pipeline_commands
 from agent.cli_users import users_app
 from agent.settings import shown
+from agent.users import demo_sign_ins, load_directory
 
 if TYPE_CHECKING:
     # LangGraph and LangChain take over a second to import: commands load them only when needed.
@@ -107,9 +108,13 @@ def seed(
                 typer.echo(f"The ERP at {shown(settings.erp_database_url)} already has data; keeping it.")
             return
 
+        live = sys.stderr.isatty()  # a log file or a pipe gets each table's final line only
+
         def progress(table: str, done: int, total: int) -> None:
-            if not as_json:
-                typer.echo(f"\r  {table:<24} {done:>7}/{total:<7}", nl=done >= total, err=True)
+            if not as_json and (live or done >= total):
+                typer.echo(
+                    f"{chr(13) if live else ''}  {table:<24} {done:>7}/{total:<7}", nl=done >= total, err=True
+                )
 
         summary = guarded(lambda: seed_legacy_erp(engine, scale=scale, reset=reset, progress=progress))
     finally:
@@ -117,7 +122,7 @@ def seed(
     if as_json:
         emit({"seeded": True, "counts": summary.counts})
     else:
-        counts = ", ".join(f"{n} {k}" for k, n in summary.counts.items())
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.counts.items())
         typer.echo(f"Seeded the legacy ERP at {shown(settings.erp_database_url)}: {counts}.")
 
 
@@ -146,9 +151,13 @@ def web_app(
         typer.echo(f"ERP: {settings.erp_shown} (nothing to seed)")
     elif seed_if_empty and settings.erp_url is None:
         seed(reset=False, scale=1, if_empty=True, as_json=False)
-    typer.echo(f"Countersign web app on http://{address}:{port} (Ctrl-C stops)")
+    typer.echo(f"Starting the Countersign web app on http://{address}:{port} (Ctrl-C stops)…")
+    hints = []
+    if settings.users_file is None:
+        hints = ["Sign in as one of the demo users (user / password):", *demo_sign_ins(load_directory())]
     # The agent never imports the UI (the dependency rule); the app runs as its own module.
     command = [sys.executable, "-m", "ui", "--port", str(port), "--address", address]
+    command += [f"--hint={hint}" for hint in hints]
     os.execv(sys.executable, [*command, *([] if open_browser else ["--no-open"])])
 
 

@@ -91,3 +91,14 @@ def load_directory(path: Path | None = None) -> Directory:
         return _parse(path.read_text(encoding="utf-8"), str(path))
     text = resources.files("agent").joinpath("config/demo_users.toml").read_text(encoding="utf-8")
     return _parse(text, "demo_users.toml")
+
+
+def demo_sign_ins(directory: Directory) -> list[str]:
+    """One line per demo user with a password: who they are and how to sign in. The demo
+    password of each bundled user is their id followed by ``-demo`` (see demo_users.toml); this is
+    only ever said for the bundled file, never for an installation's own users."""
+    return [
+        f"  {user.id} / {user.id}-demo  ({user.name}: {', '.join(role.replace('_', ' ') for role in user.roles)})"
+        for user in directory.all()
+        if user.password_hash
+    ]
