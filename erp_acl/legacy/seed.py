@@ -194,6 +194,9 @@ def _numbering(data: SeedData) -> list[dict[str, Any]]:
 
 
 def _batches(data: SeedData) -> list[tuple[str, Table, list[dict[str, Any]]]]:
+    """What is written, table by table: ``(what, table, rows)``, where ``what`` names the
+    ``SeedData.counts`` key the rows make up (spaces for underscores), so progress counts the same
+    records as the summary; soft-deleted ghost rows and document lines ride along uncounted."""
     ghosts = _ghosts(data)
     order_rows = [tr.sales_order_rows(order) for order in data.sales_orders]
     invoice_rows = [tr.supplier_invoice_rows(invoice) for invoice in data.supplier_invoices]
@@ -205,7 +208,7 @@ def _batches(data: SeedData) -> list[tuple[str, Table, list[dict[str, Any]]]]:
         ("customers", SA1, with_ghosts(SA1, map(tr.customer_row, data.customers))),
         ("suppliers", SA2, with_ghosts(SA2, map(tr.supplier_row, data.suppliers))),
         ("products", SB1, with_ghosts(SB1, map(tr.product_row, data.products))),
-        ("stock", SB2, with_ghosts(SB2, map(tr.stock_row, data.stock))),
+        ("stock levels", SB2, with_ghosts(SB2, map(tr.stock_row, data.stock))),
         ("cost centers", CTT, [tr.cost_center_row(c.code, c.description) for c in data.cost_centers]),
         ("budgets", ZB1, with_ghosts(ZB1, map(tr.budget_row, data.budgets))),
         ("accounts", CT1, with_ghosts(CT1, map(tr.account_row, data.accounts))),
@@ -233,7 +236,7 @@ def _batches(data: SeedData) -> list[tuple[str, Table, list[dict[str, Any]]]]:
                 CT2, (r for entry in data.journal_entries for r in tr.journal_rows(entry, SEED_BATCH))
             ),
         ),
-        ("numbering", ZSQ, _numbering(data)),
+        ("document numbers", ZSQ, _numbering(data)),
     ]
 
 
@@ -249,7 +252,7 @@ def seed_legacy_erp(
 
     Refuses (``ErpError``) when the ERP already has data, unless ``reset`` is true, in which case
     the legacy tables (and only those) are dropped first. ``progress(table, done, total)`` is
-    called as rows are written.
+    called as rows are written, in the records the summary counts.
     """
     started = time.perf_counter()
     prepare_engine(engine)
@@ -257,6 +260,7 @@ def seed_legacy_erp(
         raise ErpError(f"the ERP at {describe(engine)} already has data; use --reset to wipe it")
     data = generate(scale, seed)
     batches = _batches(data)
+    counts = data.counts()
     if reset:
         drop_erp_tables(engine)
     upgrade_erp_database(engine)
@@ -266,10 +270,12 @@ def seed_legacy_erp(
             with conn.begin():
                 for label, table, rows in batches:
                     total = len(rows)
+                    records = counts.get(label.replace(" ", "_"), total)
                     for start in range(0, total, CHUNK):
                         conn.execute(insert(table), rows[start : start + CHUNK])
                         if progress is not None:
-                            progress(label, min(start + CHUNK, total), total)
+                            written = min(start + CHUNK, total)
+                            progress(label, written * records // total, records)
         if engine.dialect.name == "postgresql":
             # Fresh statistics after a bulk load: without them the planner takes every table for
             # empty and joins the ERP's set-based queries (alerts, reports) row by row.
@@ -282,7 +288,7 @@ def seed_legacy_erp(
         database=describe(engine),
         scale=scale,
         seed=seed,
-        counts=data.counts(),
+        counts=counts,
         deleted_rows=deleted,
         seconds=round(time.perf_counter() - started, 3),
         tables=[table.name for table in metadata.sorted_tables],
