@@ -1,12 +1,13 @@
 # Countersign tasks. `make run` opens the product on embedded defaults; `make test` runs every check.
-# uv is installed (with pip, for this user) on first use if the machine lacks it.
-UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# uv is installed for this user on first use if the machine lacks it (scripts/ensure-uv says how,
+# also on Debian's and Ubuntu's own Python); it is looked up once per make run, when first needed.
+UV = $(eval UV := $$(shell sh scripts/ensure-uv))$(UV)
 export COUNTERSIGN_DATA_DIR ?= var
 
 .PHONY: run test lint format bootstrap clean evals bench
 
 bootstrap:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@test -n "$(UV)" || exit 1
 	@$(UV) sync --frozen --quiet
 
 run: bootstrap  ## open the web app on http://127.0.0.1:8501 (seeds the bundled ERP the first time)
