@@ -8,12 +8,17 @@ errors reach people as one line, never as a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from agent.service import User
 from ui import feedback, navigation, runtime, signin
 
-st.set_page_config(page_title="Countersign", page_icon=":material/approval:", layout="wide")
+# The icon is served by the app itself: a ":material/…:" page icon makes every browser fetch it
+# from a third-party host, which a back office behind a firewall (or an auditor) must never see.
+ICON = Path(__file__).with_name("assets") / "countersign.png"
+st.set_page_config(page_title="Countersign", page_icon=str(ICON), layout="wide")
 
 AFTER_SIGN_IN = "countersign_after_sign_in"
 

@@ -1,6 +1,7 @@
 """The web app in a real headless Chromium, as its users work it: alice asks for a purchase order
 in the chat, bob approves it in his inbox, alice sees it committed with its ERP number; a
-rejection with its reason; and alice trying to approve her own request.
+rejection with its reason; alice trying to approve her own request; and no request ever leaving
+the installation (every page of every role loads only from the app).
 
 Everything goes through the pages (typing, clicking, links a person would follow); nothing is
 read from the databases. Screenshots of each step land in ``reports/screenshots/``.
@@ -9,11 +10,12 @@ read from the databases. Screenshots of each step land in ``reports/screenshots/
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Request, Route, expect
 
-from tests.e2e.browser.conftest import password_of
+from tests.e2e.browser.conftest import USERS, password_of
 from tests.e2e.browser.helpers import (
     COMMIT,
     STEP,
@@ -24,9 +26,11 @@ from tests.e2e.browser.helpers import (
     open_page,
     proposal_cards,
     proposal_id_of,
+    settle,
     sign_in,
     sign_out,
 )
+from ui.navigation import pages_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -163,3 +167,31 @@ def test_alice_cannot_approve_her_own_request(page: Page, base_url: str) -> None
     open_page(page, "My requests")
     expect(card(page, proposal_id).get_by_text("waiting for approval")).to_be_visible(timeout=STEP)
     journey.shot("alice-still-pending")
+
+
+def test_every_page_of_every_role_loads_only_from_the_app(
+    context: BrowserContext, page: Page, base_url: str
+) -> None:
+    app = urlparse(base_url).netloc
+    elsewhere: list[str] = []
+
+    def refuse_outside(route: Route) -> None:
+        # Nothing may go out: record the attempt and answer it locally instead.
+        elsewhere.append(route.request.url)
+        route.abort()
+
+    def seen(request: Request) -> None:
+        if urlparse(request.url).scheme in ("http", "https") and urlparse(request.url).netloc != app:
+            elsewhere.append(request.url)
+
+    context.route(
+        lambda url: urlparse(url).scheme in ("http", "https") and urlparse(url).netloc != app, refuse_outside
+    )
+    context.on("request", seen)
+    for user, person in USERS.items():
+        sign_in(page, base_url, user, password_of(user))
+        for spec in pages_for(person.roles):
+            open_page(page, spec.title)
+            settle(page)
+        sign_out(page)
+    assert not elsewhere, f"requests left the installation: {sorted(set(elsewhere))}"
