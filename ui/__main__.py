@@ -6,8 +6,9 @@ Streamlit always runs headless: a non-headless Streamlit asks for an e-mail addr
 run and serves nothing until someone presses Enter, which a first ``make run`` (or a service
 manager) never does. Instead a short-lived watcher waits for the server's health check, prints
 where the app is (and any ``--hint`` lines, e.g. the demo sign-ins) and opens a browser only where
-one can open. Streamlit itself replaces this process (``execv``), so the process a user or a
-service manager started is the server and receives its signals.
+one can open. The server runs in this very process, so the process a user or a service manager
+started is the server and receives its signals, and the service it serves is built here as soon as
+the server starts (``ui.boot``), not on the first visit.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 import urllib.request
 import webbrowser
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from ui import boot
 
 APP = Path(__file__).with_name("app.py")
 READY_SECONDS = 180.0  # a first start on a slow machine imports for a while; the watcher gives up after this
@@ -122,9 +126,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"port {args.port} is not between 1 and 65535")
     command = streamlit_argv(args.port, args.address)
     sys.stdout.flush()
-    if hasattr(os, "fork"):
+    if hasattr(os, "fork"):  # before any thread starts: forking a threaded process is unsafe
         _spawn_watcher(local_url(args.address, args.port), args.hint, not args.no_open)
-    os.execv(command[0], command)
+    threading.Thread(target=boot.start, name="countersign-boot", daemon=True).start()
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", *command[3:]]
+    sys.exit(streamlit_cli.main())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.service import AgentService, Proposal
-from ui import runtime
+from ui import boot, runtime
 
 APP = Path(runtime.__file__).with_name("app.py")
 PAGES = {
@@ -34,7 +34,7 @@ def ui_service(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Agen
     for name in [n for n in os.environ if n.startswith(("COUNTERSIGN_", "OPENAI_"))]:
         monkeypatch.delenv(name)  # a fresh installation: none of the caller's settings
     monkeypatch.setenv("COUNTERSIGN_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(runtime, "START_WORKERS", False)
+    monkeypatch.setattr(boot, "START_WORKERS", False)
     svc = runtime.service()
     yield svc
     runtime.shutdown()
