@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from agent.approvals import Proposal
+from agent.cli import _story_line
 from agent.edits import EditError
 from agent.service import AgentService
 
@@ -158,3 +159,4 @@ def test_the_summary_inbox_card_and_audit_story_show_the_payload_as_it_now_stand
     assert Decimal(edited.gate["amount"]) == Decimal("34850.00")
     decision = [r for r in service.story(proposal.id) if r.type == "decision"][-1]
     assert decision.details["summary"] == edited.summary
+    assert f"now: {edited.summary}" in _story_line(decision)  # `countersign audit show`
