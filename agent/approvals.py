@@ -41,6 +41,7 @@ from erp_acl.domain import Receipt
 ProposalStatus = Literal["pending", "approved", "rejected", "expired", "committing", "committed", "failed"]
 # edit: changes the payload within the policy's tolerance and approves it; revise: changes it
 # beyond the tolerance, so the new payload needs the gate's approvals afresh (not counted).
+# Either starts a new revision: approvals given to the payload before it no longer count.
 DecisionKind = Literal["approve", "reject", "edit", "revise", "expire"]
 
 metadata = MetaData()
@@ -99,6 +100,10 @@ class ProposalNotFound(Exception):
 
 class AlreadyDecided(Exception):
     """Someone else decided first (or the proposal is no longer pending)."""
+
+
+class ProposalChanged(AlreadyDecided):
+    """Someone edited the proposal after the decider looked at it: they must look again."""
 
 
 class Decision(BaseModel):
@@ -300,9 +305,16 @@ class ProposalStore:
         new_payload: dict[str, Any] | None = None,
         new_fingerprint: str | None = None,
         new_gate: dict[str, Any] | None = None,
+        new_summary: str | None = None,
+        seen_revision: int | None = None,
         on_approved: Callable[[Connection, Proposal], None] | None = None,
     ) -> Proposal:
         """Record one decision atomically and, when it completes the gate, claim the proposal.
+
+        An edit (``edit`` or ``revise``) replaces the payload, its fingerprint, gate and summary
+        and starts a new revision, so no approval given to the old payload counts for the new one.
+        ``seen_revision``: the revision the decider looked at; if an edit landed since, the
+        decision is refused with ``ProposalChanged`` (nobody approves a payload they never saw).
 
         ``on_approved`` runs inside the same transaction when this decision approves the proposal:
         the write it queues (the outbox row) exists if and only if the approval does.
@@ -324,12 +336,21 @@ class ProposalStore:
             current = self._load(conn, dict(row))
             if current.status != "pending":
                 raise AlreadyDecided(already_decided(current))
+            if seen_revision is not None and current.revision != seen_revision:
+                raise ProposalChanged(
+                    f"proposal {proposal_id} was edited after you looked at it (now revision"
+                    f" {current.revision}); look at it again, then decide"
+                )
             check(current)
-            revision = current.revision + (1 if decision == "revise" else 0)
+            edits_payload = decision in ("edit", "revise")
+            revision = current.revision + (1 if edits_payload else 0)
             changes: dict[str, Any] = {"updated_at": now, "revision": revision}
-            if decision in ("edit", "revise"):
+            if edits_payload:
                 changes.update(
-                    payload=new_payload, fingerprint=new_fingerprint, gate=new_gate or current.gate
+                    payload=new_payload,
+                    fingerprint=new_fingerprint,
+                    gate=new_gate or current.gate,
+                    summary=new_summary or current.summary,
                 )
             gate = changes.get("gate", current.gate)
             conn.execute(

@@ -631,6 +631,10 @@ def _story_line(record: Any) -> str:
     elif record.type in ("decision", "expiry"):
         reason = f": {details['reason']}" if details.get("reason") else ""
         body = f"{details.get('decision')} under rule {gate.get('rule')} (policy {gate.get('policy_version')}); approvers so far {gate.get('approvers')}{reason}"
+        if details.get("edits"):
+            changed = ", ".join(f"{k}={v}" for k, v in details["edits"].items())
+            # The proposal as it stood after the edit, so the story never ends on the first figures.
+            body += f"\n         changed {changed}; now: {details.get('summary')}"
     elif record.type == "commit":
         replay = " (replayed from the ledger)" if result.get("replayed") else ""
         body = (

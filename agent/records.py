@@ -44,5 +44,8 @@ def decision_event(
             "edits": edits,
             "revision": proposal.revision,
             "status_after": proposal.status,
+            # What the proposal says after this decision (an edit changes it): a story read later
+            # shows the figures that stood, not the ones first proposed.
+            "summary": proposal.summary,
         },
     )

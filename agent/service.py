@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -29,6 +30,7 @@ from agent.approvals import (
     Decision,
     DecisionKind,
     Proposal,
+    ProposalChanged,
     ProposalNotFound,
     ProposalStatus,
     ProposalStore,
@@ -37,7 +39,15 @@ from agent.approvals import (
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
-from agent.edits import EditError, apply_edits
+from agent.edits import (
+    EditError,
+    IdentityEdit,
+    Revised,
+    apply_edits,
+    beyond_tolerance,
+    proposed_terms,
+    summary_after_edit,
+)
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
 from agent.messaging.bus import BusUnavailable
 from agent.messaging.outbox import Outbox
@@ -633,13 +643,23 @@ class AgentService:
         *,
         reason: str | None = None,
         edits: dict[str, Any] | None = None,
+        revision: int | None = None,
     ) -> Proposal:
         """Approve, edit, or reject. The decision is recorded atomically under the proposal's gate;
-        when it completes the gate (or rejects), the waiting run is resumed exactly once."""
+        when it completes the gate (or rejects), the waiting run is resumed exactly once.
+
+        ``revision``: the revision the person looked at (an interface that showed the proposal
+        passes it); a decision on a proposal edited since is refused, so nobody approves a payload
+        they never saw. An edit may change how much, never who or what (``agent.edits``)."""
         person = self.user(user_id)
         proposal = self.store.get(proposal_id)
         if proposal.status != "pending":
             raise AlreadyDecided(already_decided(proposal))
+        if revision is not None and revision != proposal.revision:
+            raise ProposalChanged(
+                f"proposal {proposal.id} was edited after you looked at it (now revision"
+                f" {proposal.revision}); look at it again, then decide"
+            )
         gate = Gate.from_json(proposal.gate)
         if is_expired(gate, self._now()):
             self._expire(proposal)
@@ -667,37 +687,23 @@ class AgentService:
             )
             raise
         kind: DecisionKind = decision
-        new_payload = new_fingerprint = None
-        new_gate: dict[str, Any] | None = None
+        revised: Revised | None = None
         if decision == "edit":
-            if not edits:
-                raise Refused("an edit needs at least one field=value")
-            edited = parse_command(apply_edits(proposal.payload, edits))
-            principal = Principal(self.agent.id, person.id)
-            audience = self.gateway.check_audience(edited.action)
-            prepared = self.gateway.recheck(
-                edited.action,
-                edited,
-                edited.based_on,
-                principal,
-                self.gateway.mint(principal, audience),
-                self._today(),
-            )
-            new_payload, new_fingerprint = prepared.command.model_dump(mode="json"), prepared.fingerprint
-            policy = self.policies.effective()
-            regated = policy.gate_for(
-                edited.action,
-                prepared.amount.amount,
-                now=proposal.created_at,
-                unattended_allowed=False,  # an edited proposal is never committed unattended
-            )
-            new_gate = {
-                **regated.as_json(),
-                "expires_at": proposal.gate["expires_at"],
-                "warn_at": proposal.gate["warn_at"],
-            }
-            if edit_needs_fresh_approval(gate, gate.amount, prepared.amount.amount, policy=policy):
-                kind = "revise"
+            try:
+                revised = self._revised(proposal, person, gate, edits)
+            except IdentityEdit as refused:
+                # Retargeting a write is a security event, not a typo: the trail keeps the attempt.
+                self.audit.append(
+                    proposal_event(
+                        "access_denied",
+                        proposal,
+                        actor=person.id,
+                        tool="decide:edit",
+                        details={"kind": "identity_edit_refused", "reason": str(refused), "edits": edits},
+                    )
+                )
+                raise
+            kind = revised.kind
         updated = self.store.decide(
             proposal.id,
             actor=person.id,
@@ -706,9 +712,11 @@ class AgentService:
             satisfied=self._satisfied,
             reason=reason,
             edits=edits,
-            new_payload=new_payload,
-            new_fingerprint=new_fingerprint,
-            new_gate=new_gate,
+            new_payload=revised.payload if revised else None,
+            new_fingerprint=revised.fingerprint if revised else None,
+            new_gate=revised.gate if revised else None,
+            new_summary=revised.summary if revised else None,
+            seen_revision=proposal.revision,  # an edit landing meanwhile refuses this decision
             on_approved=lambda conn, approved: self._enqueue(conn, approved, self._actor_of(approved)),
         )
         self._record_decision(updated, person.id, kind, reason, edits)
@@ -722,6 +730,50 @@ class AgentService:
             # The write is queued; the result consumer resumes the run once the ERP has answered.
             self.on_enqueued()
         return self.store.get(proposal.id)
+
+    def _revised(self, proposal: Proposal, person: User, gate: Gate, edits: dict[str, Any] | None) -> Revised:
+        """An approver's edit checked and priced: identity fields refused, the edited command
+        revalidated through the gateway, regated, and measured against the proposal as first filed
+        (so small edits never add up past the tolerance)."""
+        if not edits:
+            raise Refused("an edit needs at least one field=value")
+        edited = parse_command(apply_edits(proposal.payload, edits))
+        principal = Principal(self.agent.id, person.id)
+        audience = self.gateway.check_audience(edited.action)
+        prepared = self.gateway.recheck(
+            edited.action,
+            edited,
+            edited.based_on,
+            principal,
+            self.gateway.mint(principal, audience),
+            self._today(),
+        )
+        payload = prepared.command.model_dump(mode="json")
+        policy = self.policies.effective()
+        regated = policy.gate_for(
+            edited.action,
+            prepared.amount.amount,
+            now=proposal.created_at,
+            unattended_allowed=False,  # an edited proposal is never committed unattended
+        )
+        proposed = proposed_terms(proposal)
+        new_gate = {
+            **regated.as_json(),
+            "expires_at": proposal.gate["expires_at"],
+            "warn_at": proposal.gate["warn_at"],
+            "proposed": proposed,
+        }
+        original_amount = Decimal(str(proposed["amount"]))
+        fresh = edit_needs_fresh_approval(
+            gate, original_amount, prepared.amount.amount, policy=policy
+        ) or bool(beyond_tolerance(proposed["payload"], payload, gate.edit_tolerance))
+        return Revised(
+            kind="revise" if fresh else "edit",
+            payload=payload,
+            fingerprint=prepared.fingerprint,
+            gate=new_gate,
+            summary=summary_after_edit(proposal, prepared.command),
+        )
 
     def wait_for_outcome(self, proposal_id: str, seconds: float) -> Proposal:
         """The proposal once the ERP has answered for it, or as it stands after ``seconds``."""

@@ -20,9 +20,8 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from pydantic import BaseModel
 
 from agent.approvals import Proposal
-from agent.edits import PROTECTED
 from agent.policy import Gate
-from erp_acl.commands import parse_command
+from erp_acl.commands import CommandBase, parse_command
 
 InboxSort = Literal["oldest", "newest", "amount_high", "amount_low"]
 INBOX_SORTS: tuple[InboxSort, ...] = typing.get_args(InboxSort)
@@ -156,10 +155,12 @@ def _label(path: str) -> str:
     return parts[0].replace("_", " ").capitalize()
 
 
-def _fields_of(model: type[BaseModel], data: Mapping[str, Any], prefix: str) -> list[EditableField]:
+def _fields_of(
+    command: type[CommandBase], model: type[BaseModel], data: Mapping[str, Any], prefix: str
+) -> list[EditableField]:
     fields: list[EditableField] = []
     for name, info in model.model_fields.items():
-        if name in PROTECTED or name not in data:
+        if name not in data:
             continue
         value = data[name]
         if isinstance(value, list):
@@ -173,9 +174,11 @@ def _fields_of(model: type[BaseModel], data: Mapping[str, Any], prefix: str) -> 
             )
             if item_model is not None:
                 for index, item in enumerate(value):
-                    fields += _fields_of(item_model, item, f"{prefix}{name}.{index}.")
+                    fields += _fields_of(command, item_model, item, f"{prefix}{name}.{index}.")
             continue
         path = f"{prefix}{name}"
+        if command.field_role(path) != "adjustable":
+            continue  # who or what it is about is never offered for editing (nor the system's fields)
         fields.append(
             EditableField(path, _label(path), _kind(info.annotation), "" if value is None else str(value))
         )
@@ -183,9 +186,10 @@ def _fields_of(model: type[BaseModel], data: Mapping[str, Any], prefix: str) -> 
 
 
 def editable_fields(payload: dict[str, Any]) -> list[EditableField]:
-    """The fields of a proposal's command an approver may change, with their current values."""
-    command = parse_command(payload)
-    return _fields_of(type(command), payload, "")
+    """The fields of a proposal's command an approver may change (its adjustable ones: how much,
+    when, why), with their current values."""
+    command = type(parse_command(payload))
+    return _fields_of(command, command, payload, "")
 
 
 def changed_fields(fields: Sequence[EditableField], submitted: Mapping[str, str]) -> dict[str, str]:

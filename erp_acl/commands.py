@@ -3,6 +3,13 @@
 Commands are imperative and carry no ERP identifiers beyond business codes. ``based_on`` holds
 the versions of the records the proposal relied on (filled by whoever proposes, from the ERP);
 ``apply`` refuses with ``StaleProposal`` if any of them changed since.
+
+Every command declares the role of each of its fields, so every layer (approver edits, the edit
+form, tolerance) reads one truth: *identity* fields say who or what the command is about (a
+counterparty, a product, a GL account, a cost center, the document it cancels or changes) and are
+fixed once proposed; *adjustable* fields say how much, when and why (quantities, amounts, prices,
+dates, memo text); *system* fields (``action``, ``based_on``) are filled by the software alone.
+A line field is written ``lines.*.name``: the same role on every line.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import hashlib
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -20,13 +27,39 @@ from erp_acl.domain import record_ref
 Quantity = Annotated[Decimal, Field(max_digits=14, decimal_places=3)]
 Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
 
+FieldRole = Literal["identity", "adjustable", "system"]
+# A line field's role is the same on every line: ``lines.3.quantity`` is ``lines.*.quantity``.
+ANY_LINE = "*"
+
 
 class CommandBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Who or what the command is about: an approver may never change these (reject instead).
+    IDENTITY_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    # How much, when and why: an approver may change these, within the policy's tolerance.
+    ADJUSTABLE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    SYSTEM_FIELDS: ClassVar[frozenset[str]] = frozenset({"action", "based_on"})
+
     based_on: dict[str, str] = Field(
         default_factory=dict, description="record ref -> version the proposal relied on"
     )
+
+    @classmethod
+    def field_role(cls, path: str) -> FieldRole | None:
+        """The role of a dotted field path (``memo``, ``lines.0.quantity``); None when the command
+        has no such leaf field (a line as a whole, ``lines`` itself, or a name it does not have)."""
+        parts = path.split(".")
+        if len(parts) == 3 and parts[1].isdigit():
+            parts[1] = ANY_LINE
+        pattern = ".".join(parts)
+        if pattern in cls.IDENTITY_FIELDS:
+            return "identity"
+        if pattern in cls.ADJUSTABLE_FIELDS:
+            return "adjustable"
+        if parts[0] in cls.SYSTEM_FIELDS:
+            return "system"
+        return None
 
     def relied_on(self) -> list[str]:
         """References of the records whose versions make this command still valid."""
@@ -50,6 +83,8 @@ class PurchaseLineSpec(BaseModel):
 
 class CreatePurchaseOrder(CommandBase):
     action: Literal["create_purchase_order"] = "create_purchase_order"
+    IDENTITY_FIELDS = frozenset({"supplier_code", "cost_center", "lines.*.product_code"})
+    ADJUSTABLE_FIELDS = frozenset({"lines.*.quantity", "lines.*.unit_price", "memo"})
     supplier_code: str
     cost_center: str
     lines: list[PurchaseLineSpec] = Field(min_length=1)
@@ -75,6 +110,8 @@ class JournalLineSpec(BaseModel):
 
 class PostJournalEntry(CommandBase):
     action: Literal["post_journal_entry"] = "post_journal_entry"
+    IDENTITY_FIELDS = frozenset({"lines.*.account_code"})
+    ADJUSTABLE_FIELDS = frozenset({"entry_date", "description", "lines.*.debit", "lines.*.credit"})
     entry_date: date
     description: str
     lines: list[JournalLineSpec] = Field(min_length=2)
@@ -89,6 +126,8 @@ class PostJournalEntry(CommandBase):
 
 class ChangeCreditLimit(CommandBase):
     action: Literal["change_credit_limit"] = "change_credit_limit"
+    IDENTITY_FIELDS = frozenset({"customer_code"})
+    ADJUSTABLE_FIELDS = frozenset({"new_limit", "reason"})
     customer_code: str
     new_limit: Amount
     reason: str = ""
@@ -102,6 +141,8 @@ class ChangeCreditLimit(CommandBase):
 
 class CancelSalesOrder(CommandBase):
     action: Literal["cancel_sales_order"] = "cancel_sales_order"
+    IDENTITY_FIELDS = frozenset({"order_number"})
+    ADJUSTABLE_FIELDS = frozenset({"reason"})
     order_number: str
     reason: str
 
@@ -114,6 +155,8 @@ class CancelSalesOrder(CommandBase):
 
 class ChangePrice(CommandBase):
     action: Literal["change_price"] = "change_price"
+    IDENTITY_FIELDS = frozenset({"product_code"})
+    ADJUSTABLE_FIELDS = frozenset({"new_price", "reason"})
     product_code: str
     new_price: Amount
     reason: str = ""
@@ -127,6 +170,8 @@ class ChangePrice(CommandBase):
 
 class CancelPurchaseOrder(CommandBase):
     action: Literal["cancel_purchase_order"] = "cancel_purchase_order"
+    IDENTITY_FIELDS = frozenset({"order_number"})
+    ADJUSTABLE_FIELDS = frozenset({"reason"})
     order_number: str
     reason: str
 
@@ -148,6 +193,17 @@ Command = Annotated[
 ]
 # mypy reads the Annotated union as a value, not a type (only in some runs: hence unused-ignore);
 # pydantic accepts it (documented usage).
+COMMAND_TYPES: dict[str, type[CommandBase]] = {
+    kind.model_fields["action"].default: kind
+    for kind in (
+        CreatePurchaseOrder,
+        PostJournalEntry,
+        ChangeCreditLimit,
+        CancelSalesOrder,
+        ChangePrice,
+        CancelPurchaseOrder,
+    )
+}
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)  # type: ignore[arg-type, unused-ignore]
 ACTIONS: tuple[str, ...] = (
     "create_purchase_order",

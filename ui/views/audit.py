@@ -214,6 +214,8 @@ def _decision_step(record: AuditRecord) -> tuple[str, str, list[str]]:
     edits = details.get("edits") or {}
     if edits:
         lines.append("Changed: " + ", ".join(f"{field} → {value}" for field, value in edits.items()))
+        if details.get("summary"):  # what it says after the edit: never only the first figures
+            lines.append(f"Now: {details['summary']}")
     approvers = ", ".join(gate.get("approvers") or []) or "none"
     lines.append(
         f"Under {_gate_line(gate)}; approvals so far: {approvers}; then {details.get('status_after')}"

@@ -86,6 +86,9 @@ class Intent:
     reason: str | None = None
     submitted: dict[str, str] = field(default_factory=dict)
     fields: tuple[EditableField, ...] = ()
+    # The revision the person was shown: if someone edits it before the click lands, the service
+    # refuses the decision rather than count it for a payload the person never saw.
+    revision: int | None = None
 
 
 # ---- small helpers ---------------------------------------------------------------------------
@@ -163,17 +166,24 @@ def opened_id() -> str | None:
 
 
 def record_click(
-    proposal_id: str, decision: Literal["approve", "reject", "edit"], fields: tuple[EditableField, ...] = ()
+    proposal_id: str,
+    decision: Literal["approve", "reject", "edit"],
+    revision: int | None = None,
+    fields: tuple[EditableField, ...] = (),
 ) -> None:
     """Callback of the decision buttons: remember what was asked, with the inputs as they were."""
     state = st.session_state
     if decision == "reject":
-        intent = Intent(proposal_id, decision, reason=str(state.get("reject_reason") or ""))
+        intent = Intent(
+            proposal_id, decision, reason=str(state.get("reject_reason") or ""), revision=revision
+        )
     elif decision == "edit":
         submitted = {f.path: submitted_value(state.get(EDIT_PREFIX + f.path)) for f in fields}
-        intent = Intent(proposal_id, decision, str(state.get("edit_reason") or ""), submitted, fields)
+        intent = Intent(
+            proposal_id, decision, str(state.get("edit_reason") or ""), submitted, fields, revision
+        )
     else:
-        intent = Intent(proposal_id, decision)
+        intent = Intent(proposal_id, decision, revision=revision)
     # Plain data in the session: this page's module runs afresh each time, so a class defined here
     # is a different class in the next run.
     state[INTENT_KEY] = dict(vars(intent))
@@ -213,7 +223,9 @@ def carry_out(svc: AgentService, user: User, intent: Intent) -> Proposal | None:
         if reason is None:
             st.error("A rejection needs a reason: write it in the box above Reject, then click Reject again.")
             return None
-        return feedback.run(lambda: svc.decide(intent.proposal_id, user.id, "reject", reason=reason))
+        return feedback.run(
+            lambda: svc.decide(intent.proposal_id, user.id, "reject", reason=reason, revision=intent.revision)
+        )
     if intent.decision == "edit":
         edits = feedback.run(lambda: changed_edits(intent))
         if edits is None:
@@ -222,9 +234,11 @@ def carry_out(svc: AgentService, user: User, intent: Intent) -> Proposal | None:
             st.info("Nothing changed: change a field before saving, or approve it as it stands.")
             return None
         return feedback.run(
-            lambda: svc.decide(intent.proposal_id, user.id, "edit", reason=reason, edits=edits)
+            lambda: svc.decide(
+                intent.proposal_id, user.id, "edit", reason=reason, edits=edits, revision=intent.revision
+            )
         )
-    return feedback.run(lambda: svc.decide(intent.proposal_id, user.id, "approve"))
+    return feedback.run(lambda: svc.decide(intent.proposal_id, user.id, "approve", revision=intent.revision))
 
 
 def settled(svc: AgentService, proposal: Proposal) -> Proposal:
@@ -260,10 +274,15 @@ def show_outcome(svc: AgentService, proposal: Proposal, decision: str, actor: st
             "must approve it now.",
             icon=":material/edit:",
         )
-    elif proposal.status == "pending":
-        what = "change (it counts as your approval)" if decision == "edit" else "approval"
+    elif proposal.status == "pending" and decision == "edit":
         st.info(
-            f"Your {what} of {pid} is recorded; it still needs {still_needed(svc, proposal)}.",
+            f"Your change to {pid} is saved and counts as your approval; approvals given before it "
+            f"no longer count. It still needs {still_needed(svc, proposal)}.",
+            icon=":material/thumb_up:",
+        )
+    elif proposal.status == "pending":
+        st.info(
+            f"Your approval of {pid} is recorded; it still needs {still_needed(svc, proposal)}.",
             icon=":material/thumb_up:",
         )
     else:
@@ -596,8 +615,11 @@ def edit_form(svc: AgentService, proposal: Proposal) -> None:
         return
     with st.form("edit_form", border=False):
         st.caption(
-            "Only the fields you change are sent. Within the policy's tolerance your change counts as "
-            "your approval; a bigger change needs someone else to approve it."
+            "You can change how much, when and why, never who or what: to change the supplier, "
+            "customer, product, account or cost center, reject it with a reason so the requester "
+            "asks again. Only the fields you change are sent. Within the policy's tolerance of what "
+            "was first proposed your change counts as your approval; a bigger change needs someone "
+            "else to approve it. Either way, approvals given before your change no longer count."
         )
         for form_field in fields:
             edit_widget(form_field)
@@ -606,7 +628,7 @@ def edit_form(svc: AgentService, proposal: Proposal) -> None:
             "Save changes",
             key="submit_edit",
             on_click=record_click,
-            args=(proposal.id, "edit", tuple(fields)),
+            args=(proposal.id, "edit", proposal.revision, tuple(fields)),
         )
 
 
@@ -620,7 +642,7 @@ def decision_section(svc: AgentService, proposal: Proposal) -> None:
             type="primary",
             icon=":material/check:",
             on_click=record_click,
-            args=(proposal.id, "approve"),
+            args=(proposal.id, "approve", proposal.revision),
         )
         st.caption("Once the approval rule is met, the ERP commits it exactly once.")
     with reject:
@@ -635,7 +657,7 @@ def decision_section(svc: AgentService, proposal: Proposal) -> None:
             key="reject",
             icon=":material/close:",
             on_click=record_click,
-            args=(proposal.id, "reject"),
+            args=(proposal.id, "reject", proposal.revision),
         )
     with st.expander("Edit before approving", icon=":material/edit:"):
         edit_form(svc, proposal)

@@ -77,6 +77,20 @@ def test_an_auditor_sees_one_actions_story_from_request_to_commit(
     assert any(f"Receipt: purchase order {document}" in s.value for s in at.success)
 
 
+def test_an_edited_actions_story_shows_what_it_says_after_the_edit(
+    ui_service: AgentService, app_as: AppAs
+) -> None:
+    proposal = file_purchase_order(ui_service, quantity=400)
+    edited = ui_service.decide(proposal.id, "bob", "edit", edits={"quantity": "410"})
+
+    at = app_as("dave", "audit", proposal=proposal.id)
+
+    assert not at.exception and not at.error
+    assert "410 x HB-M8-40" in edited.summary
+    assert f"Now: {edited.summary}" in texts(at)
+    assert edited.summary in " ".join(c.value for c in at.caption)  # the story's heading too
+
+
 def test_searching_by_proposal_lists_only_that_proposals_records(
     ui_service: AgentService, app_as: AppAs
 ) -> None:

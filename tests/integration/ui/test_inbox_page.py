@@ -414,6 +414,30 @@ def test_an_edit_beyond_the_tolerance_is_saved_but_needs_someone_else_to_approve
     )
 
 
+def test_the_edit_form_offers_how_much_and_never_who_or_what(ui_service: AgentService, app_as: AppAs) -> None:
+    po = file_purchase_order(ui_service, "alice")
+    at = open_detail(app_as("bob", "inbox"), po.id)
+
+    keys = {str(t.key) for t in at.text_input}
+    assert "edit-lines.0.quantity" in keys
+    assert not keys & {"edit-supplier_code", "edit-cost_center", "edit-lines.0.product_code"}
+
+
+def test_an_approval_clicked_after_someone_else_edited_the_proposal_is_refused(
+    ui_service: AgentService, app_as: AppAs
+) -> None:
+    po = file_purchase_order(ui_service, "alice", quantity=400)
+    at = open_detail(app_as("bob", "inbox"), po.id)
+    # Carol changes it while Bob is reading the 400 he is about to approve.
+    ui_service.decide(po.id, "carol", "edit", edits={"quantity": "300"})
+
+    at.button(key="approve").click().run()
+
+    assert "was edited after you looked at it" in one_line(no_exception(at))
+    after = ui_service.proposal(po.id)
+    assert after.status == "pending" and after.current_approvals() == []
+
+
 def test_saving_the_edit_form_unchanged_sends_nothing(ui_service: AgentService, app_as: AppAs) -> None:
     po = file_purchase_order(ui_service, "alice")
     at = open_detail(app_as("bob", "inbox"), po.id)

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from agent.approvals import AlreadyDecided, Decision, Evidence, Proposal, ProposalNotFound, ProposalStore
+from agent.approvals import (
+    AlreadyDecided,
+    Decision,
+    Evidence,
+    Proposal,
+    ProposalChanged,
+    ProposalNotFound,
+    ProposalStore,
+)
 from agent.db import make_engine
 
 
@@ -112,9 +120,30 @@ def test_an_edit_within_tolerance_replaces_the_payload_and_counts_as_an_approval
         edits={"new_price": "1.56"},
         new_payload=payload,
         new_fingerprint="fp-2",
+        new_summary="Change list price of product HB-M8-40 to 1.56",
     )
     assert (decided.status, decided.payload["new_price"], decided.fingerprint) == ("approved", "1.56", "fp-2")
-    assert decided.revision == 0
+    assert decided.summary == "Change list price of product HB-M8-40 to 1.56"
+    assert decided.revision == 1  # every edit starts a new revision
+
+
+def test_an_edit_within_tolerance_voids_the_approvals_given_before_it(store: ProposalStore) -> None:
+    proposal = file(store)
+    decide(store, proposal.id, "bob", need=2)
+    payload = {**proposal.payload, "new_price": "1.56"}
+    edited = decide(store, proposal.id, "carol", "edit", need=2, new_payload=payload, new_fingerprint="fp-2")
+    assert edited.status == "pending"
+    assert [d.actor for d in edited.current_approvals()] == ["carol"]
+    assert decide(store, proposal.id, "bob", need=2).status == "approved"
+
+
+def test_a_decision_on_a_revision_edited_since_it_was_seen_is_refused(store: ProposalStore) -> None:
+    proposal = file(store)
+    payload = {**proposal.payload, "new_price": "1.56"}
+    decide(store, proposal.id, "carol", "edit", need=2, new_payload=payload, new_fingerprint="fp-2")
+    with pytest.raises(ProposalChanged, match="edited after you looked at it"):
+        decide(store, proposal.id, "bob", need=2, seen_revision=proposal.revision)
+    assert [d.actor for d in store.get(proposal.id).approvals] == ["carol"]
 
 
 def test_a_revision_resets_the_approvals_the_old_payload_had(store: ProposalStore) -> None:

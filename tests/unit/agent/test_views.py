@@ -120,7 +120,7 @@ def test_a_bad_inbox_filter_is_refused_in_one_line(kwargs: dict[str, Any], messa
         InboxFilter(**kwargs)
 
 
-def test_each_action_gets_a_form_of_its_own_editable_fields_and_only_changes_are_sent() -> None:
+def test_each_action_gets_a_form_of_its_adjustable_fields_only_and_only_changes_are_sent() -> None:
     order = {
         "action": "create_purchase_order",
         "supplier_code": "F00001",
@@ -130,10 +130,8 @@ def test_each_action_gets_a_form_of_its_own_editable_fields_and_only_changes_are
         "based_on": {"product:HB-M8-40": "3"},
     }
     fields = {f.path: (f.kind, f.value) for f in editable_fields(order)}
+    # Who or what it is about (supplier, cost center, product) is never offered: how much is.
     assert fields == {
-        "supplier_code": ("text", "F00001"),
-        "cost_center": ("text", "CC300"),
-        "lines.0.product_code": ("text", "HB-M8-40"),
         "lines.0.quantity": ("decimal", "400"),
         "lines.0.unit_price": ("decimal", ""),
         "memo": ("text", ""),
@@ -149,6 +147,7 @@ def test_each_action_gets_a_form_of_its_own_editable_fields_and_only_changes_are
     }
     kinds = {f.path: f.kind for f in editable_fields(entry)}
     assert kinds["entry_date"] == "date" and kinds["lines.1.credit"] == "decimal"
+    assert not any(path.endswith("account_code") for path in kinds)
     assert changed_fields(
         editable_fields(order), {"lines.0.quantity": " 450 ", "memo": "", "cost_center": "CC300"}
     ) == {"lines.0.quantity": "450"}
