@@ -294,32 +294,29 @@ def _gone_or_changed(
     included) is missing; the record it changed in place, gone or holding something else."""
     key, receipt = intent.key, entry.receipt
     assert receipt is not None
-    again = resend_key(key)
-    resent = entries.get(again)
-    if resent is not None and resent.receipt is not None:
-        return []  # re-sent under its derived key, which landed: the re-send speaks for it now
     name = DOCUMENT_ACTIONS.get(intent.action)
     if name is not None:
         if docs.get(key):
             return []  # cancelled or not, a document still carries the key
-        detail = (
-            f"{name} {receipt.document_id} landed under its key and is no longer in the ERP "
-            f"(deleted after it landed)"
-        )
-        return [Finding("missing", key, detail, intent.proposal_id, intent.action, resend_key=again)]
-    ref = changes.get(key)
-    if ref is None or ref not in records:
-        return []  # superseded by a later change, or not read
-    record = records[ref]
-    if record is None:
+        gone = f"{name} {receipt.document_id} landed under its key and is no longer in the ERP (deleted after it landed)"
+    else:
+        ref = changes.get(key)
+        if ref is None or ref not in records:
+            return []  # superseded by a later change, or not read
+        record = records[ref]
+        if record is not None:
+            command = _command(intent.payload)
+            difference = record_divergence(command, record) if command is not None else None
+            if difference is None:
+                return []
+            return [Finding("divergent", key, difference, intent.proposal_id, intent.action, (record,))]
         kind, _, code = ref.partition(":")
-        detail = f"{kind.replace('_', ' ')} {code}, which it changed, is no longer in the ERP"
-        return [Finding("missing", key, detail, intent.proposal_id, intent.action, resend_key=again)]
-    command = _command(intent.payload)
-    difference = record_divergence(command, record) if command is not None else None
-    if difference is None:
-        return []
-    return [Finding("divergent", key, difference, intent.proposal_id, intent.action, (record,))]
+        gone = f"{kind.replace('_', ' ')} {code}, which it changed, is no longer in the ERP"
+    again = resend_key(key)
+    resent = entries.get(again)
+    if resent is not None and resent.receipt is not None:
+        return []  # re-sent under its derived key, which landed: the re-send speaks for it now
+    return [Finding("missing", key, gone, intent.proposal_id, intent.action, resend_key=again)]
 
 
 def _plainly_matches(payload: dict[str, Any], document: LandedDocument) -> bool:

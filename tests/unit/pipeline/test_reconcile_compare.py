@@ -6,8 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agent.reconcile import Intent, compare, compensation_for, resend_key
-from erp_acl.commands import CancelPurchaseOrder, ChangeCreditLimit, PostJournalEntry
+from agent.reconcile import Finding, Intent, compare, compensation_for, resend_key
+from erp_acl.commands import (
+    CancelPurchaseOrder,
+    CancelSalesOrder,
+    ChangeCreditLimit,
+    ChangePrice,
+    PostJournalEntry,
+)
 from erp_acl.domain import LandedDocument, LandedLine, LedgerEntry, Receipt
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -222,3 +228,25 @@ def test_a_record_changed_in_place_and_gone_since_is_missing_and_one_not_read_is
         and finding.detail == "customer C00001, which it changed, is no longer in the ERP"
     )
     assert in_place({}, limit_intent("c1", "9"), entries=[limit_entry("c1", 0)]) == []
+
+
+def test_a_reinstated_sales_order_is_cancelled_again_and_a_changed_price_set_back() -> None:
+    reinstated = LandedDocument(
+        reference="",
+        document_type="sales_order",
+        document_id="000012",
+        status="open",
+        amount=Decimal("1"),
+        lines=(),
+    )
+    finding = Finding("divergent", "s1", "status cancelled approved, now open", documents=(reinstated,))
+    again, key = compensation_for(finding, None)  # type: ignore[misc]
+    assert isinstance(again, CancelSalesOrder) and again.order_number == "000012" and key is None
+
+    price = ChangePrice(
+        product_code="HB-M8-40", new_price=Decimal("1.55"), based_on={"product:HB-M8-40": "v1"}
+    )
+    product = reinstated.model_copy(update={"document_type": "product", "document_id": "HB-M8-40"})
+    finding = Finding("divergent", "p1", "list price 1.55 approved, now 1.40", documents=(product,))
+    back, key = compensation_for(finding, price.model_dump(mode="json"))  # type: ignore[misc]
+    assert isinstance(back, ChangePrice) and back.new_price == Decimal("1.55") and back.based_on == {}
