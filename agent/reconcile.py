@@ -19,8 +19,9 @@ Each discrepancy is stored once (seen again, it is only re-dated) and gets one c
 proposal — a cancellation of a duplicate or divergent order, a reversing journal entry, a re-send
 of the missing command under its original key (under a key derived from it once the original key
 is spent: the ledger would only replay the old receipt), the approved value set again on a record
-changed in place — filed as the reconciler's own identity and gated by the policy like any write. An intent whose key did land but whose result never came back is
-not a discrepancy: the pass marks it committed from the ledger (the authority) and tells its run.
+changed in place — filed as the reconciler's own identity and gated by the policy like any write.
+An intent whose key did land but whose result never came back is not a discrepancy: the pass
+marks it committed from the ledger (the authority) and tells its run.
 """
 
 from __future__ import annotations
@@ -298,7 +299,10 @@ def _gone_or_changed(
     if name is not None:
         if docs.get(key):
             return []  # cancelled or not, a document still carries the key
-        gone = f"{name} {receipt.document_id} landed under its key and is no longer in the ERP (deleted after it landed)"
+        gone = (
+            f"{name} {receipt.document_id} landed under its key and is no longer in the ERP "
+            "(deleted after it landed)"
+        )
     else:
         ref = changes.get(key)
         if ref is None or ref not in records:
