@@ -4,17 +4,24 @@ One pass reads three sets in bulk — the intended writes (approved proposals, f
 database), the ERP's idempotency ledger, and every ERP document that carries an agent key in its
 reference field — and joins them in memory by key (a hash join; no query per intent). It finds:
 
-- **missing**: approved, but nothing landed under its key after ``missing_after``;
+- **missing**: approved, but nothing landed under its key after ``missing_after``; or it landed and
+  is gone since (the document deleted or soft-deleted in the ERP, its ledger row intact; the record
+  it changed in place no longer there);
 - **duplicate**: two or more live ERP documents carry one intent's key (a legacy retry, a
   manual re-entry that copied the reference);
-- **divergent**: the document landed with other lines or amounts than the approved command;
+- **divergent**: a field the approved command set no longer says what it said — the document's
+  lines, amounts, supplier, cost center, memo, date or description, or (for a change made in place)
+  the credit limit, list price or cancelled status of the record as it stands now; of several
+  approved changes to one record only the one that landed last must still hold;
 - **orphan**: a document (or ledger entry) claims an agent key that no proposal has.
 
 Each discrepancy is stored once (seen again, it is only re-dated) and gets one compensating
 proposal — a cancellation of a duplicate or divergent order, a reversing journal entry, a re-send
-of the missing command under its original key — filed as the reconciler's own identity and gated
-by the policy like any write. An intent whose key did land but whose result never came back is
-not a discrepancy: the pass marks it committed from the ledger (the authority) and tells its run.
+of the missing command under its original key (under a key derived from it once the original key
+is spent: the ledger would only replay the old receipt), the approved value set again on a record
+changed in place — filed as the reconciler's own identity and gated by the policy like any write.
+An intent whose key did land but whose result never came back is not a discrepancy: the pass
+marks it committed from the ledger (the authority) and tells its run.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +40,17 @@ from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
 
 from agent.approvals import metadata, proposals
-from erp_acl.commands import CancelPurchaseOrder, Command, JournalLineSpec, PostJournalEntry, parse_command
+from erp_acl.commands import (
+    CancelPurchaseOrder,
+    CancelSalesOrder,
+    Command,
+    JournalLineSpec,
+    PostJournalEntry,
+    parse_command,
+)
 from erp_acl.domain import LandedDocument, LedgerEntry
-from erp_acl.landing import divergence
+from erp_acl.landing import changed_record, divergence, record_divergence
+from erp_acl.rules import MAX_DESCRIPTION
 
 DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan"]
 INTENDED = ("approved", "committing", "committed")
@@ -138,6 +153,8 @@ class Finding:
     proposal_id: str | None = None
     action: str | None = None
     documents: tuple[LandedDocument, ...] = ()
+    # The key a re-send of a missing write goes under: its own key, or a derived one once spent.
+    resend_key: str | None = None
 
     @property
     def identity(self) -> str:
@@ -158,8 +175,12 @@ def compare(
     *,
     now: datetime,
     missing_after: timedelta,
+    records: Mapping[str, LandedDocument | None] | None = None,
 ) -> Comparison:
-    """The pure heart of a pass: three bulk sets in, findings out (hash joins by key)."""
+    """The pure heart of a pass: three bulk sets in, findings out (hash joins by key).
+
+    ``records`` holds, per record changed in place (``latest_changes``), that record as the ERP
+    holds it now (None: gone); without it, changes in place are not compared."""
     everything = list(intents)
     by_key: dict[str, Intent] = {}
     for intent in everything:
@@ -167,6 +188,7 @@ def compare(
         if intent.key not in by_key or intent.status == "committed":
             by_key[intent.key] = intent
     entries = {entry.idempotency_key: entry for entry in ledger}
+    changes = _latest_keys(by_key.values(), entries) if records is not None else {}
     docs: dict[str, list[LandedDocument]] = defaultdict(list)
     for document in documents:
         docs[document.reference].append(document)
@@ -205,6 +227,7 @@ def compare(
                 result.findings.append(
                     Finding("divergent", key, difference, intent.proposal_id, intent.action, (document,))
                 )
+        result.findings += _gone_or_changed(intent, entry, docs, entries, changes, records or {})
     for intent in everything:
         entry = entries.get(intent.key)
         if intent.status in ("approved", "committing") and entry is not None and entry.receipt is not None:
@@ -224,6 +247,82 @@ def compare(
     return result
 
 
+DOCUMENT_ACTIONS = {"create_purchase_order": "purchase order", "post_journal_entry": "journal entry"}
+"""Commands that land a document of their own (carrying their key), and that document's name."""
+_RESEND = uuid.UUID("5b0c8f1e-2a57-4d4e-9a51-6c0de4e1a7b3")
+
+
+def resend_key(key: str) -> str:
+    """The key a write is re-sent under once its own is spent (its document gone, its ledger row
+    kept): derived from the original, so that however often it is re-filed it lands once."""
+    return str(uuid.uuid5(_RESEND, key))
+
+
+def _latest_keys(intents: Iterable[Intent], entries: Mapping[str, LedgerEntry]) -> dict[str, str]:
+    """Key -> record, for the changes in place that landed last on their record."""
+    return {intent.key: ref for ref, (intent, _) in latest_changes(intents, entries.values()).items()}
+
+
+def latest_changes(
+    intents: Iterable[Intent], ledger: Iterable[LedgerEntry]
+) -> dict[str, tuple[Intent, Command]]:
+    """Per record changed in place (``customer:C00001``), the landed intent that changed it last
+    and its command: what the record must still hold. An earlier change is superseded, not undone."""
+    landed = {e.idempotency_key: e for e in ledger if e.receipt is not None}
+    latest: dict[str, tuple[datetime, Intent, Command]] = {}
+    for intent in intents:
+        entry = landed.get(intent.key)
+        if entry is None or intent.action in DOCUMENT_ACTIONS:
+            continue
+        command = _command(intent.payload)
+        ref = changed_record(command) if command is not None else None
+        if command is None or ref is None:
+            continue
+        if ref not in latest or entry.created_at >= latest[ref][0]:
+            latest[ref] = (entry.created_at, intent, command)
+    return {ref: (intent, command) for ref, (_, intent, command) in latest.items()}
+
+
+def _gone_or_changed(
+    intent: Intent,
+    entry: LedgerEntry,
+    docs: Mapping[str, list[LandedDocument]],
+    entries: Mapping[str, LedgerEntry],
+    changes: Mapping[str, str],
+    records: Mapping[str, LandedDocument | None],
+) -> list[Finding]:
+    """A landed write checked against the ERP as it stands now: its document gone (soft-deleted
+    included) is missing; the record it changed in place, gone or holding something else."""
+    key, receipt = intent.key, entry.receipt
+    assert receipt is not None
+    name = DOCUMENT_ACTIONS.get(intent.action)
+    if name is not None:
+        if docs.get(key):
+            return []  # cancelled or not, a document still carries the key
+        gone = (
+            f"{name} {receipt.document_id} landed under its key and is no longer in the ERP "
+            "(deleted after it landed)"
+        )
+    else:
+        ref = changes.get(key)
+        if ref is None or ref not in records:
+            return []  # superseded by a later change, or not read
+        record = records[ref]
+        if record is not None:
+            command = _command(intent.payload)
+            difference = record_divergence(command, record) if command is not None else None
+            if difference is None:
+                return []
+            return [Finding("divergent", key, difference, intent.proposal_id, intent.action, (record,))]
+        kind, _, code = ref.partition(":")
+        gone = f"{kind.replace('_', ' ')} {code}, which it changed, is no longer in the ERP"
+    again = resend_key(key)
+    resent = entries.get(again)
+    if resent is not None and resent.receipt is not None:
+        return []  # re-sent under its derived key, which landed: the re-send speaks for it now
+    return [Finding("missing", key, gone, intent.proposal_id, intent.action, resend_key=again)]
+
+
 def _plainly_matches(payload: dict[str, Any], document: LandedDocument) -> bool:
     """A sound shortcut: True only when the raw payload's lines are exactly the landed lines (as
     ``divergence`` would also find); anything else is left to ``divergence`` to explain."""
@@ -233,6 +332,13 @@ def _plainly_matches(payload: dict[str, Any], document: LandedDocument) -> bool:
         return False
     try:
         if action == "create_purchase_order" and document.document_type == "purchase_order":
+            # Every field the command set, typed exactly as landed (else ``divergence`` decides).
+            if (
+                payload.get("supplier_code") != document.party
+                or payload.get("cost_center") != document.cost_center
+                or str(payload.get("memo", "")).strip() != document.description.strip()
+            ):
+                return False
             wanted = Counter((str(x["product_code"]), Decimal(str(x["quantity"]))) for x in lines)
             if wanted != Counter((line.code, line.quantity) for line in document.lines):
                 return False
@@ -243,6 +349,12 @@ def _plainly_matches(payload: dict[str, Any], document: LandedDocument) -> bool:
             }
             return priced <= {(line.code, line.quantity, line.unit_price) for line in document.lines}
         if action == "post_journal_entry" and document.document_type == "journal_entry":
+            if (
+                document.created_on is None
+                or payload.get("entry_date") != document.created_on.isoformat()
+                or str(payload.get("description", "")).strip() != document.description.strip()
+            ):
+                return False
             posted = Counter(
                 (str(x["account_code"]), Decimal(str(x.get("debit", 0))), Decimal(str(x.get("credit", 0))))
                 for x in lines
@@ -276,7 +388,9 @@ def compensation_for(
         command = _command(intent_payload)
         if command is None:
             return "the approved command cannot be read back"
-        return command, finding.key  # a re-send under the original key can never land twice
+        # A re-send under the original key can never land twice; once that key is spent (its
+        # document deleted after it landed) the derived one takes its place, just as once.
+        return command, finding.resend_key or finding.key
     if not finding.documents:
         return "nothing in the ERP to reverse: only a ledger entry claims the key; check it by hand"
     document = finding.documents[0]
@@ -287,6 +401,14 @@ def compensation_for(
     }[finding.kind]
     if document.document_type == "purchase_order":
         return CancelPurchaseOrder(order_number=document.document_id, reason=why[:200]), None
+    if document.document_type == "sales_order":
+        return CancelSalesOrder(order_number=document.document_id, reason=why[:200]), None
+    if document.document_type in ("customer", "product") and intent_payload is not None:
+        # A credit limit or list price changed again in the ERP: set the approved value again.
+        approved = _command(intent_payload)
+        if approved is None:
+            return "the approved command cannot be read back"
+        return approved.model_copy(update={"based_on": {}, "reason": why[:200]}), None
     if document.document_type == "journal_entry":
         return reversing_entry(document, why), None
     return f"no compensation is defined for a {document.document_type}"
@@ -300,7 +422,8 @@ def reversing_entry(document: LandedDocument, why: str) -> PostJournalEntry:
     ]
     return PostJournalEntry(
         entry_date=datetime.now(UTC).date(),
-        description=f"Reversal of journal entry {document.document_id}: {why}"[:200],
+        # The ERP keeps a description this wide; a longer finding would refuse the reversal itself.
+        description=f"Reversal of journal entry {document.document_id}: {why}"[:MAX_DESCRIPTION],
         lines=lines,
     )
 
@@ -322,6 +445,7 @@ class Reconciler:
         confirm_landed: Callable[[str, LedgerEntry], None],
         missing_after: timedelta,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        read_record: Callable[[Command], LandedDocument | None] | None = None,
     ) -> None:
         self._engine = engine
         self._ledger = ledger
@@ -330,6 +454,8 @@ class Reconciler:
         self._confirm = confirm_landed
         self._missing_after = missing_after
         self._now = now
+        # Reads the record a change in place changed (None: gone); one read per record changed.
+        self._read_record = read_record
 
     def run(self, progress: Callable[[str], None] = lambda _: None) -> RunReport:
         started = self._now()
@@ -349,9 +475,15 @@ class Reconciler:
                 ledger = list(self._ledger())
                 progress(f"{len(ledger)} ledger entries; reading keyed ERP documents")
                 documents = list(self._documents())
+                records = self._records(intents, ledger, progress)
                 progress(f"{len(documents)} documents; comparing")
                 comparison = compare(
-                    intents, ledger, documents, now=self._now(), missing_after=self._missing_after
+                    intents,
+                    ledger,
+                    documents,
+                    now=self._now(),
+                    missing_after=self._missing_after,
+                    records=records,
                 )
             for intent, entry in comparison.landed_unconfirmed:
                 self._confirm(intent.proposal_id, entry)
@@ -370,6 +502,17 @@ class Reconciler:
             raise
         self._finish(run_id, **report)
         return self.report(run_id)
+
+    def _records(
+        self, intents: list[Intent], ledger: list[LedgerEntry], progress: Callable[[str], None]
+    ) -> dict[str, LandedDocument | None] | None:
+        """Each record changed in place, as it stands now: one read per record, not per intent."""
+        if self._read_record is None:
+            return None
+        changes = latest_changes(intents, ledger)
+        if changes:
+            progress(f"reading {len(changes)} records changed in place")
+        return {ref: self._read_record(command) for ref, (_, command) in changes.items()}
 
     def _intents(self) -> list[Intent]:
         columns = (

@@ -101,6 +101,7 @@ from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
+from erp_acl.landing import read_record
 from erp_acl.migrating import UnknownRevision
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
@@ -306,6 +307,7 @@ class AgentService:
             confirm_landed=self._confirm_landed,
             missing_after=timedelta(seconds=settings.reconcile_missing_after_seconds),
             now=now,
+            read_record=lambda command: read_record(command, erp),
         )
         self._today = today
         self._now = now

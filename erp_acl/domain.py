@@ -279,16 +279,29 @@ class LandedDocument(DomainModel):
     """A document Countersign wrote, as the ERP holds it now: what reconciliation compares with the ledger.
 
     ``reference`` is the idempotency key the document carries in its reference field;
-    ``document_type`` uses the receipts' values (``purchase_order``, ``journal_entry``).
+    ``document_type`` uses the receipts' values (``purchase_order``, ``journal_entry``). A record a
+    command changed in place (a customer's credit limit, a product's list price, an order it
+    cancelled) is read back in the same shape: ``document_type`` ``customer``, ``product``,
+    ``sales_order`` or ``purchase_order``, ``amount`` the limit, the price or the order's total.
     """
 
     reference: str
     document_type: str
     document_id: str
-    status: str = Field(description="open / received / cancelled for orders; posted for journal entries")
-    amount: Decimal = Field(description="order total, or the entry's total debits")
+    status: str = Field(
+        description="open / received / cancelled for orders; posted for journal entries; "
+        "active / blocked for customers and products"
+    )
+    amount: Decimal = Field(
+        description="order total, the entry's total debits, a customer's credit limit, a product's list price"
+    )
     lines: tuple[LandedLine, ...]
-    created_on: date
+    created_on: date | None = Field(
+        default=None, description="an order's issue date, an entry's date; None for a customer or product"
+    )
+    party: str = Field(default="", description="a purchase order's supplier code")
+    cost_center: str = Field(default="", description="the cost center a purchase order is charged to")
+    description: str = Field(default="", description="a purchase order's memo, a journal entry's description")
 
     @property
     def cancelled(self) -> bool:

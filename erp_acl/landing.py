@@ -6,11 +6,18 @@ idempotency key (what the ERP holds now). Both adapters build that document's on
 should have produced and ``divergence`` how a landed document differs from it, in one line a
 person can read ("line HB-M8-40: ordered 1000, landed 1100"), or None when it matches.
 
-What "matches" means: a purchase order holds the same multiset of (product, quantity) as the
-command, and where the command fixed a unit price, a line of that product and quantity at that
-price (a line left to the standard cost may carry any price: the cost may have changed). A
-journal entry holds the same (account, debit, credit) lines and the same total. Status is not
-compared: a cancelled order still matches the command that created it; the status says the rest.
+What "matches" means: every field the command set still says what the command said. A purchase
+order holds the same multiset of (product, quantity) as the command, and where the command fixed a
+unit price, a line of that product and quantity at that price (a line left to the standard cost
+may carry any price: the cost may have changed); and the same supplier, cost center and memo. A
+journal entry holds the same (account, debit, credit) lines and the same total, on the same date
+with the same description. Status is not compared: a cancelled order still matches the command
+that created it; the status says the rest.
+
+A command that changes a record in place (a credit limit, a list price, a cancellation) lands no
+document of its own: ``changed_record`` names the record it changed, ``read_record`` reads that
+record as it stands now (None once it is gone, soft-deleted included) and ``record_divergence``
+says how it no longer holds what the command set ("credit limit 90000.00 approved, now 900000.00").
 """
 
 from __future__ import annotations
@@ -21,9 +28,27 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from erp_acl import identifiers as ids
-from erp_acl.commands import Command, CreatePurchaseOrder, PostJournalEntry
-from erp_acl.documents import JOURNAL_ENTRY, PURCHASE_ORDER
-from erp_acl.domain import JournalEntry, LandedDocument, LandedLine, PurchaseOrder, money
+from erp_acl.commands import (
+    CancelPurchaseOrder,
+    CancelSalesOrder,
+    ChangeCreditLimit,
+    ChangePrice,
+    Command,
+    CreatePurchaseOrder,
+    PostJournalEntry,
+)
+from erp_acl.documents import CUSTOMER, JOURNAL_ENTRY, PRODUCT, PURCHASE_ORDER, SALES_ORDER
+from erp_acl.domain import (
+    JournalEntry,
+    LandedDocument,
+    LandedLine,
+    PurchaseOrder,
+    SalesOrder,
+    money,
+    record_ref,
+)
+from erp_acl.errors import NotFound
+from erp_acl.ports import ErpReader
 
 POSTED = "posted"
 """Status of a landed journal entry (entries are posted or not there at all)."""
@@ -56,6 +81,9 @@ def landed_purchase_order(order: PurchaseOrder) -> LandedDocument:
             for line in order.lines
         ),
         created_on=order.issued_on,
+        party=order.supplier_code,
+        cost_center=order.cost_center,
+        description=order.memo,
     )
 
 
@@ -73,6 +101,7 @@ def landed_journal_entry(entry: JournalEntry) -> LandedDocument:
             for line in entry.lines
         ),
         created_on=entry.entry_date,
+        description=entry.description,
     )
 
 
@@ -120,10 +149,126 @@ def divergence(command: Command, landed: LandedDocument) -> str | None:
             f"expected a {wanted.replace('_', ' ')}, found {landed.document_type.replace('_', ' ')} "
             f"{landed.document_id}"
         )
-    if wanted == PURCHASE_ORDER:
-        problems = _order_differences(expected, landed.lines)
+    if isinstance(command, CreatePurchaseOrder):
+        problems = _order_header_differences(command, landed) + _order_differences(expected, landed.lines)
     else:
-        problems = _journal_differences(expected, landed)
+        assert isinstance(command, PostJournalEntry)  # the only other command that lands a document
+        problems = _journal_header_differences(command, landed) + _journal_differences(expected, landed)
+    return "; ".join(problems) or None
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _changed(label: str, approved: str, now: str, quote: bool = False) -> list[str]:
+    """``supplier F00001 approved, now F00002`` when the two differ, else nothing."""
+    if approved == now:
+        return []
+    if quote:
+        return [f"{label} {approved!r} approved, now {now!r}"]
+    return [f"{label} {approved or '(none)'} approved, now {now or '(none)'}"]
+
+
+def _order_header_differences(command: CreatePurchaseOrder, landed: LandedDocument) -> list[str]:
+    # The same normaliser on both sides: a field typed as the ERP stores it always matches.
+    return (
+        _changed("supplier", ids.supplier_code(command.supplier_code), ids.supplier_code(landed.party))
+        + _changed(
+            "cost center", ids.cost_center_code(command.cost_center), ids.cost_center_code(landed.cost_center)
+        )
+        + _changed("memo", _text(command.memo), _text(landed.description), quote=True)
+    )
+
+
+def _journal_header_differences(command: PostJournalEntry, landed: LandedDocument) -> list[str]:
+    dated = landed.created_on.isoformat() if landed.created_on is not None else ""
+    return _changed("entry date", command.entry_date.isoformat(), dated) + _changed(
+        "description", _text(command.description), _text(landed.description), quote=True
+    )
+
+
+# ---- records changed in place -------------------------------------------------------------------
+
+
+def changed_record(command: Command) -> str | None:
+    """The record (``kind:code``, codes canonical) a command changes in place; None for commands
+    that land a document of their own. Two commands naming one record: the later one holds."""
+    if isinstance(command, ChangeCreditLimit):
+        return record_ref(CUSTOMER, ids.customer_code(command.customer_code))
+    if isinstance(command, ChangePrice):
+        return record_ref(PRODUCT, ids.product_code(command.product_code))
+    if isinstance(command, CancelSalesOrder):
+        return record_ref(SALES_ORDER, ids.order_number(command.order_number))
+    if isinstance(command, CancelPurchaseOrder):
+        return record_ref(PURCHASE_ORDER, ids.order_number(command.order_number))
+    return None
+
+
+def read_record(command: Command, reader: ErpReader) -> LandedDocument | None:
+    """The record ``command`` changed, as the ERP holds it now; None when it is not there any more
+    (deleted or soft-deleted: the readers' ``NotFound``) or the command changes nothing in place."""
+    try:
+        if isinstance(command, ChangeCreditLimit):
+            customer = reader.get_customer(command.customer_code)
+            return _record(CUSTOMER, customer.code, customer.blocked, customer.credit_limit.amount)
+        if isinstance(command, ChangePrice):
+            product = reader.get_product(command.product_code)
+            return _record(PRODUCT, product.code, product.blocked, product.list_price.amount)
+        if isinstance(command, CancelSalesOrder):
+            return _order_record(reader.get_sales_order(command.order_number))
+        if isinstance(command, CancelPurchaseOrder):
+            return landed_purchase_order(reader.get_purchase_order(command.order_number))
+    except NotFound:
+        return None
+    return None
+
+
+def _record(kind: str, code: str, blocked: bool, amount: Decimal) -> LandedDocument:
+    return LandedDocument.model_construct(
+        reference="",
+        document_type=kind,
+        document_id=code,
+        status="blocked" if blocked else "active",
+        amount=amount,
+        lines=(),
+        created_on=None,
+        party="",
+        cost_center="",
+        description="",
+    )
+
+
+def _order_record(order: SalesOrder) -> LandedDocument:
+    return LandedDocument.model_construct(
+        reference="",
+        document_type=SALES_ORDER,
+        document_id=order.number,
+        status=order.status.value,
+        amount=order.total.amount,
+        lines=(),
+        created_on=order.issued_on,
+        party=order.customer_code,
+        cost_center="",
+        description=order.memo,
+    )
+
+
+def record_divergence(command: Command, record: LandedDocument) -> str | None:
+    """None while ``record`` still holds what ``command`` set in it, else one line saying which
+    field differs (approved against now)."""
+    if isinstance(command, ChangeCreditLimit):
+        problems = _changed(
+            "credit limit", f"{money(command.new_limit).amount:f}", f"{money(record.amount).amount:f}"
+        )
+    elif isinstance(command, ChangePrice):
+        problems = _changed(
+            "list price", f"{money(command.new_price).amount:f}", f"{money(record.amount).amount:f}"
+        )
+    elif isinstance(command, CancelSalesOrder | CancelPurchaseOrder):
+        problems = _changed("status", "cancelled", record.status)
+    else:
+        return None
     return "; ".join(problems) or None
 
 

@@ -704,6 +704,9 @@ def landed_order(rows: Iterable[Row]) -> LandedDocument:
             for r in items
         ),
         created_on=from_legacy_date(head["C7_EMISSAO"]),
+        party=_header(items, "C7_FORNECE"),
+        cost_center=_header(items, "C7_CC"),
+        description=_header(items, "C7_OBS"),
     )
 
 
@@ -734,7 +737,15 @@ def landed_entry(rows: Iterable[Row]) -> LandedDocument:
         amount=sum((line.quantity for line in lines), zero),
         lines=tuple(lines),
         created_on=from_legacy_date(head["CT2_DATA"]),
+        description=_header(ordered, "CT2_HIST"),
     )
+
+
+def _header(rows: Sequence[Row], column: str) -> str:
+    """A header field every row of a document repeats; rows edited apart read as all their values
+    (``F00001 / F00002``), so that reconciliation sees the document no longer says one thing."""
+    values = dict.fromkeys(text(r[column]) for r in rows)
+    return " / ".join(values)
 
 
 def journal_entry(rows: Iterable[Row]) -> JournalEntry:

@@ -31,10 +31,17 @@ from erp_acl.commands import (
     fingerprint,
     parse_command,
 )
-from erp_acl.domain import PurchaseOrderStatus, Receipt, SalesOrderStatus, StockReport, Warehouse
+from erp_acl.domain import (
+    LandedDocument,
+    PurchaseOrderStatus,
+    Receipt,
+    SalesOrderStatus,
+    StockReport,
+    Warehouse,
+)
 from erp_acl.errors import IdempotencyConflict, NotFound, StaleProposal, Unsupported, ValidationFailed
 from erp_acl.events import EventError, event_id
-from erp_acl.landing import divergence
+from erp_acl.landing import changed_record, divergence, read_record, record_divergence
 from erp_acl.legacy.adapter import LegacyErp
 from erp_acl.memory import InMemoryErp
 from erp_acl.ports import Erp
@@ -676,9 +683,39 @@ def test_landed_documents_are_the_orders_and_entries_carrying_a_key_cancelled_on
         ("5.1.03.001", Decimal("250.00"), Decimal("0.00")),
         ("1.1.01.001", Decimal("0.00"), Decimal("250.00")),
     ]
+    # Every field the commands set, as landed: what reconciliation holds them to.
+    assert (order.party, order.cost_center, order.description) == ("F00001", "CC300", order_command.memo)
+    assert entry.description == entry_command.description
     assert divergence(order_command, order) is None
     assert divergence(entry_command, entry) is None
     assert divergence(purchase_order(quantity=1100), order) == "line HB-M8-40: ordered 1100, landed 1000"
+    assert divergence(purchase_order(supplier_code="F00002"), order) == "supplier F00002 approved, now F00001"
+
+
+def test_a_record_changed_in_place_is_read_back_as_it_stands_now_and_a_missing_one_as_none(erp: Erp) -> None:
+    changes: list[Command] = [
+        ChangeCreditLimit(customer_code="c1", new_limit=Decimal("65000")),
+        ChangePrice(product_code="HB-M8-40", new_price=Decimal("1.55")),
+        CancelSalesOrder(order_number="1", reason="Customer ordered twice"),
+    ]
+    if has(erp, "cancel_confirmed_purchase"):
+        changes.append(CancelPurchaseOrder(order_number="13", reason="Supplier cannot deliver"))
+    for n, command in enumerate(changes):
+        assert record_divergence(command, _read(erp, command)) is not None  # not yet what it asks
+        apply(erp, command, f"key-rr-{n}")
+        record = _read(erp, command)
+        assert f"{record.document_type}:{record.document_id}" == changed_record(command)
+        assert record_divergence(command, record) is None
+    assert read_record(ChangeCreditLimit(customer_code="C99999", new_limit=Decimal("1")), erp) is None
+    assert read_record(ChangePrice(product_code="NO-SUCH-THING", new_price=Decimal("1")), erp) is None
+    assert read_record(CancelSalesOrder(order_number="999999", reason="x"), erp) is None
+    assert read_record(CancelPurchaseOrder(order_number="999999", reason="x"), erp) is None
+
+
+def _read(erp: Erp, command: Command) -> LandedDocument:
+    record = read_record(command, erp)
+    assert record is not None
+    return record
 
 
 # ---- business events --------------------------------------------------------------------------------

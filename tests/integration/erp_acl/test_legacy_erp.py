@@ -28,6 +28,7 @@ from erp_acl.commands import (
     parse_command,
 )
 from erp_acl.errors import ErpError, ErpUnavailable, NotFound, StaleProposal
+from erp_acl.landing import divergence, read_record
 from erp_acl.legacy import translate as tr
 from erp_acl.legacy.adapter import LegacyErp, legacy_engine
 from erp_acl.legacy.schema import CT1
@@ -418,3 +419,39 @@ def test_on_postgresql_events_cancellations_and_landed_documents_match_the_in_me
     assert [e.idempotency_key for e in postgres_erp.ledger_entries()] == ["pg-0", "pg-1", "pg-2"]
     assert postgres_erp.get_budget("CC300") == memory.get_budget("CC300")
     assert postgres_erp.list_supplier_invoices(limit=200) == memory.list_supplier_invoices(limit=200)
+
+
+def test_a_soft_deleted_document_or_record_is_not_landed_and_not_read_back(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    """What reconciliation reads of a document or record deleted the legacy way (``D_E_L_E_T_``
+    set, the rows and the ledger kept): nothing, so that it is reported missing."""
+    order = legacy_erp.apply(COMMAND, "key-sd-po", fingerprint(COMMAND))
+    limit = ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("65000"))
+    legacy_erp.apply(limit, "key-sd-cl", fingerprint(limit))
+    assert [d.document_id for d in legacy_erp.landed_documents()] == [order.document_id]
+    assert read_record(limit, legacy_erp) is not None
+    raw.execute("UPDATE SC7010 SET D_E_L_E_T_ = '*' WHERE C7_NUM = ?", (order.document_id,))
+    raw.execute("UPDATE SA1010 SET D_E_L_E_T_ = '*' WHERE A1_COD = 'C00001'")
+    raw.commit()
+
+    assert list(legacy_erp.landed_documents()) == []
+    assert read_record(limit, legacy_erp) is None
+    assert legacy_erp.receipt_for("key-sd-po") is not None  # the ledger still says it landed
+
+
+def test_order_rows_edited_apart_read_as_every_value_they_hold(
+    legacy_erp: LegacyErp, raw: sqlite3.Connection
+) -> None:
+    two_lines = COMMAND.model_copy(
+        update={"lines": [*COMMAND.lines, PurchaseLineSpec(product_code="NUT-M8", quantity=Decimal(10))]}
+    )
+    order = legacy_erp.apply(two_lines, "key-ea-po", fingerprint(two_lines))
+    raw.execute(
+        "UPDATE SC7010 SET C7_FORNECE = 'F00002' WHERE C7_NUM = ? AND C7_ITEM = '0002'", (order.document_id,)
+    )
+    raw.commit()
+
+    [landed] = legacy_erp.landed_documents()
+    assert landed.party == "F00001 / F00002"
+    assert divergence(two_lines, landed) == "supplier F00001 approved, now F00001 / F00002"

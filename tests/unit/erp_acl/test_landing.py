@@ -9,6 +9,8 @@ import pytest
 
 from erp_acl.commands import (
     CancelPurchaseOrder,
+    CancelSalesOrder,
+    ChangeCreditLimit,
     ChangePrice,
     CreatePurchaseOrder,
     JournalLineSpec,
@@ -16,7 +18,7 @@ from erp_acl.commands import (
     PurchaseLineSpec,
 )
 from erp_acl.domain import LandedDocument, LandedLine
-from erp_acl.landing import ExpectedLine, divergence, expected_lines
+from erp_acl.landing import ExpectedLine, changed_record, divergence, expected_lines, record_divergence
 
 DAY = date(2026, 11, 21)
 
@@ -44,6 +46,8 @@ def landed_order(*lines: tuple[str, int, str], status: str = "open") -> LandedDo
         amount=sum((line.quantity * line.unit_price for line in landed), Decimal("0")),
         lines=landed,
         created_on=DAY,
+        party="F00001",
+        cost_center="CC300",
     )
 
 
@@ -66,6 +70,7 @@ def landed_entry(*lines: tuple[str, str, str], amount: str | None = None) -> Lan
         amount=total,
         lines=landed,
         created_on=DAY,
+        description="Freight",
     )
 
 
@@ -171,4 +176,75 @@ def test_a_document_of_another_type_or_for_a_command_that_lands_none_never_match
     cancel = CancelPurchaseOrder(order_number="000013", reason="late")
     assert divergence(cancel, landed_order(("HB-M8-40", 1, "1"))) == (
         "a cancel_purchase_order lands no document, yet purchase order 000301 carries its key"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "difference"),
+    [
+        ({"party": "F00002"}, "supplier F00001 approved, now F00002"),
+        ({"cost_center": "CC100"}, "cost center CC300 approved, now CC100"),
+        ({"party": ""}, "supplier F00001 approved, now (none)"),
+        ({"description": "urgent"}, "memo '' approved, now 'urgent'"),
+        ({"party": "F00001 / F00002"}, "supplier F00001 approved, now F00001 / F00002"),
+    ],
+)
+def test_an_order_edited_after_it_landed_says_which_field_differs_approved_against_now(
+    header: dict[str, str], difference: str
+) -> None:
+    """Every field the command set is compared, not only lines and amounts."""
+    landed = landed_order(("HB-M8-40", 1000, "0.85")).model_copy(update=header)
+    assert divergence(order(("HB-M8-40", 1000, None)), landed) == difference
+
+
+def test_codes_typed_otherwise_than_the_erp_stores_them_still_match() -> None:
+    command = order(("HB-M8-40", 1000, None)).model_copy(
+        update={"supplier_code": "f1", "cost_center": "cc 300"}
+    )
+    assert divergence(command, landed_order(("HB-M8-40", 1000, "0.85"))) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "difference"),
+    [
+        ({"created_on": date(2026, 11, 30)}, "entry date 2026-11-21 approved, now 2026-11-30"),
+        ({"description": "Fright"}, "description 'Freight' approved, now 'Fright'"),
+    ],
+)
+def test_a_journal_entry_edited_after_it_landed_says_which_field_differs(
+    header: dict[str, object], difference: str
+) -> None:
+    landed = landed_entry(*FREIGHT_LANDED).model_copy(update=header)
+    assert divergence(FREIGHT, landed) == difference
+
+
+def record(kind: str, code: str, amount: str = "0", status: str = "active") -> LandedDocument:
+    return LandedDocument(
+        reference="", document_type=kind, document_id=code, status=status, amount=Decimal(amount), lines=()
+    )
+
+
+def test_a_record_changed_in_place_is_named_canonically_whatever_the_command_typed() -> None:
+    assert changed_record(ChangeCreditLimit(customer_code="c1", new_limit=Decimal("5"))) == "customer:C00001"
+    assert changed_record(ChangePrice(product_code=" hb-m8-40", new_price=Decimal("1"))) == "product:HB-M8-40"
+    assert changed_record(CancelSalesOrder(order_number="12", reason="x")) == "sales_order:000012"
+    assert changed_record(CancelPurchaseOrder(order_number="13", reason="x")) == "purchase_order:000013"
+    assert changed_record(FREIGHT) is None
+
+
+def test_a_record_changed_in_place_must_still_hold_what_the_command_set() -> None:
+    limit = ChangeCreditLimit(customer_code="C00001", new_limit=Decimal("90000"))
+    assert record_divergence(limit, record("customer", "C00001", "90000.00")) is None
+    assert record_divergence(limit, record("customer", "C00001", "900000")) == (
+        "credit limit 90000.00 approved, now 900000.00"
+    )
+    price = ChangePrice(product_code="HB-M8-40", new_price=Decimal("0.99"))
+    assert (
+        record_divergence(price, record("product", "HB-M8-40", "1.10"))
+        == "list price 0.99 approved, now 1.10"
+    )
+    cancel = CancelSalesOrder(order_number="000012", reason="x")
+    assert record_divergence(cancel, record("sales_order", "000012", status="cancelled")) is None
+    assert record_divergence(cancel, record("sales_order", "000012", status="open")) == (
+        "status cancelled approved, now open"
     )
