@@ -47,6 +47,11 @@ def without_untrusted_markers(value: Any) -> Any:
     return value
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``plural(1, "request")`` → "1 request"; ``plural(13, "request")`` → "13 requests"."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
+
 def action_label(action: str) -> str:
     return ACTION_LABEL.get(action, action.replace("_", " ").capitalize())
 

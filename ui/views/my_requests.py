@@ -1,8 +1,9 @@
 """My requests: every change the signed-in person asked for, where it stands, and the way back.
 
-A request is a proposal they filed (or that was filed on their behalf). Newest first, filtered by
-status and action; each shows its card with the live status, who still has to approve it, and a
-button that opens the conversation it came from in Chat.
+A request is a proposal they filed (or that was filed on their behalf). One compact table, newest
+first, sortable by any column (click its header), searchable by words, codes or id and filtered by
+status and action; choosing a row (or opening ``?proposal=P-…``) shows its card with the live
+status, who still has to approve it, and a button that opens the conversation it came from in Chat.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ CHAT_PAGE = "views/chat.py"
 # The Chat page keeps the open conversation under this session key and the `thread` URL parameter.
 CHAT_THREAD_KEY = "chat_thread"
 THREAD_PARAM = "thread"
+PROPOSAL_PARAM = "proposal"
+REQUEST_KEY = "requests_open"
 LIMIT = 500
-PAGE = 25  # cards per page; "Show more" adds as many again
-SHOWN_KEY = "requests_shown"
 
 
 def _requests_of(svc: AgentService, user_id: str) -> list[Proposal]:
@@ -78,6 +79,80 @@ def _request(proposal: Proposal, user: User) -> None:
         _open_in_chat(proposal.thread_id)
 
 
+def matches(proposal: Proposal, words: str) -> bool:
+    """Whether every word of a search is in the request's id, summary, action or status (any case)."""
+    haystack = " ".join(
+        [
+            proposal.id,
+            proposal.summary,
+            components.action_label(proposal.action),
+            components.STATUS_BADGE.get(proposal.status, (proposal.status, ""))[0],
+            proposal.status,
+        ]
+    ).casefold()
+    return all(word in haystack for word in words.casefold().split())
+
+
+def _outcome(proposal: Proposal) -> str:
+    """Where a request stands beyond its status, in a few words."""
+    if proposal.status == "pending":
+        approved = len(proposal.current_approvals())
+        needs = int(proposal.gate.get("approvals_required") or 1)
+        return f"{approved} of {needs} approvals"
+    if proposal.status == "committed":
+        return components.erp_document(proposal) or ""
+    if proposal.status in ("rejected", "expired") and proposal.approvals:
+        last = proposal.approvals[-1]
+        return f"{last.actor}: {last.reason}" if last.reason else last.actor
+    if proposal.status == "failed":
+        return proposal.error or ""
+    return ""
+
+
+def _table(shown: list[Proposal]) -> None:
+    st.dataframe(
+        {
+            "ID": [p.id for p in shown],
+            "Requested": [p.created_at for p in shown],
+            "Request": [p.summary for p in shown],
+            "Amount": [components.money(p.gate.get("amount")) for p in shown],
+            "Status": [components.STATUS_BADGE.get(p.status, (p.status, ""))[0] for p in shown],
+            "Outcome": [_outcome(p) for p in shown],
+            "Action": [components.action_label(p.action) for p in shown],
+        },
+        key="requests_table",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "ID": st.column_config.TextColumn(width="small"),
+            "Requested": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width="small"),
+            "Request": st.column_config.TextColumn(width="medium"),
+            "Amount": st.column_config.TextColumn(width="small"),
+        },
+    )
+
+
+def _chosen(shown: list[Proposal]) -> Proposal | None:
+    """The request whose detail is open: chosen below the table, or named in the URL."""
+    by_id = {p.id: p for p in shown}
+    wanted = st.query_params.get(PROPOSAL_PARAM)
+    if wanted in by_id and REQUEST_KEY not in st.session_state:
+        st.session_state[REQUEST_KEY] = wanted
+    chosen = st.selectbox(
+        "Details of a request",
+        list(by_id),
+        key=REQUEST_KEY,
+        index=None,
+        format_func=lambda pid: f"{pid} · {by_id[pid].summary}",
+        placeholder="Choose a request to see its details",
+    )
+    if chosen is None:
+        st.query_params.pop(PROPOSAL_PARAM, None)
+        return None
+    st.query_params[PROPOSAL_PARAM] = chosen
+    return by_id[chosen]
+
+
 def _empty_state() -> None:
     st.info(
         "You have not asked for any change yet. In Chat, ask the agent for one, for example "
@@ -98,22 +173,28 @@ def page() -> None:
         _empty_state()
         return
     waiting = sum(1 for p in requests if p.status in components.IN_FLIGHT)
-    st.caption(f"{len(requests)} request(s), {waiting} still in flight. Newest first.")
+    st.caption(
+        f"{components.plural(len(requests), 'request')}, {waiting} still in flight. "
+        "Newest first; click a column to sort."
+    )
+    words = st.text_input(
+        "Search", key="requests_search", placeholder="Words, codes or a proposal id", icon=":material/search:"
+    )
     statuses, actions = _filters(requests)
     shown = [
-        p for p in requests if (not statuses or p.status in statuses) and (not actions or p.action in actions)
+        p
+        for p in requests
+        if (not statuses or p.status in statuses)
+        and (not actions or p.action in actions)
+        and matches(p, words or "")
     ]
     if not shown:
-        st.info("No request matches these filters.", icon=":material/filter_alt_off:")
-    count = int(st.session_state.get(SHOWN_KEY, PAGE))
-    for proposal in shown[:count]:
+        st.info("No request matches this search and these filters.", icon=":material/filter_alt_off:")
+        return
+    _table(shown)
+    proposal = _chosen(shown)
+    if proposal is not None:
         _request(proposal, user)
-    if len(shown) > count:
-        st.button(
-            f"Show more ({len(shown) - count} older)",
-            key="requests_more",
-            on_click=lambda: st.session_state.update({SHOWN_KEY: count + PAGE}),
-        )
 
 
 page()

@@ -59,6 +59,20 @@ def ask_for_an_order(page: Page, base_url: str, quantity: int) -> tuple[str, str
     return proposal_id, thread.group(0)
 
 
+def open_request(page: Page, proposal_id: str) -> None:
+    """My requests: search for the request by its id and open its detail below the table."""
+    open_page(page, "My requests")
+    search = keyed(page, "requests_search").locator("input")
+    expect(search).to_be_visible(timeout=STEP)
+    search.fill(proposal_id)
+    search.press("Enter")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=STEP)
+    settle(page)
+    keyed(page, "requests_open").get_by_role("combobox").click()
+    page.get_by_role("option", name=re.compile(re.escape(proposal_id))).click()
+    expect(card(page, proposal_id)).to_be_visible(timeout=STEP)
+
+
 def open_in_inbox(page: Page, proposal_id: str) -> None:
     """From anywhere in the app: the inbox, then the proposal's detail."""
     open_page(page, "Approvals inbox")
@@ -92,8 +106,7 @@ def test_golden_path_alice_orders_bob_approves_alice_sees_it_committed(page: Pag
     # Alice finds her request and goes back to its conversation; the card refreshes itself until
     # the ERP has answered.
     sign_in(page, base_url, "alice", password_of("alice"))
-    open_page(page, "My requests")
-    expect(card(page, proposal_id)).to_be_visible(timeout=STEP)
+    open_request(page, proposal_id)
     journey.shot("alice-my-requests", focus=card(page, proposal_id))
     keyed(page, f"open-chat-{proposal_id}").get_by_role("button").click()
     expect(page).to_have_url(re.compile(rf"/chat\?(.*&)?thread={thread_id}\b"), timeout=STEP)
@@ -164,7 +177,7 @@ def test_alice_cannot_approve_her_own_request(page: Page, base_url: str) -> None
 
     # Nothing changed: the detail still offers the decision and the proposal still waits.
     expect(detail.get_by_text("waiting for approval")).to_be_visible()
-    open_page(page, "My requests")
+    open_request(page, proposal_id)
     expect(card(page, proposal_id).get_by_text("waiting for approval")).to_be_visible(timeout=STEP)
     journey.shot("alice-still-pending")
 

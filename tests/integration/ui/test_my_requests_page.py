@@ -1,4 +1,5 @@
-"""The My requests page: a clerk's proposals, where each stands, and the way back to its chat."""
+"""The My requests page: a clerk's proposals in one searchable, sortable table, where each stands,
+its detail on demand, and the way back to its chat."""
 
 from __future__ import annotations
 
@@ -17,12 +18,21 @@ def cards(at: AppTest) -> list[str]:
     ]
 
 
+def rows(at: AppTest) -> list[str]:
+    """The proposal ids in the table, top to bottom (none when the table is not shown)."""
+    return list(at.dataframe[0].value["ID"]) if at.dataframe else []
+
+
+def open_detail(at: AppTest, proposal_id: str) -> AppTest:
+    return ok(at.selectbox(key="requests_open").set_value(proposal_id).run())
+
+
 def ok(at: AppTest) -> AppTest:
     assert not at.exception, at.exception
     return at
 
 
-def test_a_clerk_sees_her_requests_newest_first_with_who_must_approve_them(
+def test_a_clerk_sees_her_requests_newest_first_in_one_table_and_each_in_detail_on_demand(
     app_as: AppAs, ui_service: AgentService
 ) -> None:
     first = file_purchase_order(ui_service, quantity=400)
@@ -31,13 +41,46 @@ def test_a_clerk_sees_her_requests_newest_first_with_who_must_approve_them(
 
     at = ok(app_as("alice", "requests"))
 
-    assert cards(at) == [second.id, first.id]
-    assert at.caption[0].value == "2 request(s), 2 still in flight. Newest first."
+    assert rows(at) == [second.id, first.id]
+    assert list(at.dataframe[0].value["Status"]) == ["waiting for approval"] * 2
+    assert list(at.dataframe[0].value["Outcome"]) == ["0 of 1 approvals"] * 2
+    assert at.caption[0].value == "2 requests, 2 still in flight. Newest first; click a column to sort."
+    assert cards(at) == []  # no wall of cards: the detail opens on demand
+
+    open_detail(at, first.id)
+    assert cards(at) == [first.id]
+    assert at.query_params["proposal"] == first.id
     assert (
         "Needs 1 approval by someone with the approver or finance director role. "
         "You cannot approve your own request."
     ) in [c.value for c in at.caption]
-    assert at.button(key=f"open-chat-{first.id}") and at.button(key=f"open-chat-{second.id}")
+    assert at.button(key=f"open-chat-{first.id}")
+
+
+def test_a_link_to_a_request_opens_its_detail(app_as: AppAs, ui_service: AgentService) -> None:
+    proposal = file_purchase_order(ui_service, quantity=400)
+    file_purchase_order(ui_service, quantity=300)
+
+    at = ok(app_as("alice", "requests", proposal=proposal.id))
+
+    assert cards(at) == [proposal.id]
+
+
+def test_searching_finds_requests_by_words_codes_or_id(app_as: AppAs, ui_service: AgentService) -> None:
+    bolts = file_purchase_order(ui_service, quantity=400)
+    committed = file_purchase_order(ui_service, quantity=300)
+    ui_service.decide(committed.id, "bob", "approve")
+    at = ok(app_as("alice", "requests"))
+
+    ok(at.text_input(key="requests_search").input("committed").run())
+    assert rows(at) == [committed.id]
+    ok(at.text_input(key="requests_search").input(bolts.id.lower()).run())
+    assert rows(at) == [bolts.id]
+    ok(at.text_input(key="requests_search").input("HB-M8-40 purchase").run())
+    assert sorted(rows(at)) == sorted([bolts.id, committed.id])
+    ok(at.text_input(key="requests_search").input("no such thing").run())
+    assert rows(at) == []
+    assert at.info[0].value == "No request matches this search and these filters."
 
 
 def test_the_status_filter_shows_only_requests_in_that_status(
@@ -49,15 +92,17 @@ def test_the_status_filter_shows_only_requests_in_that_status(
     at = ok(app_as("alice", "requests"))
 
     ok(at.multiselect(key="requests_status").set_value(["committed"]).run())
-    assert cards(at) == [committed.id]
+    assert rows(at) == [committed.id]
+    assert list(at.dataframe[0].value["Outcome"]) == ["purchase order 000301"]
+    open_detail(at, committed.id)
     assert [s.value for s in at.success] == ["Committed in the ERP: purchase order 000301"]
 
     ok(at.multiselect(key="requests_status").set_value(["pending"]).run())
-    assert cards(at) == [pending.id]
+    assert rows(at) == [pending.id]
 
     ok(at.multiselect(key="requests_status").set_value(["rejected"]).run())
-    assert cards(at) == []
-    assert at.info[0].value == "No request matches these filters."
+    assert rows(at) == []
+    assert at.info[0].value == "No request matches this search and these filters."
 
 
 def test_the_action_filter_offers_the_actions_requested(app_as: AppAs, ui_service: AgentService) -> None:
@@ -67,7 +112,7 @@ def test_the_action_filter_offers_the_actions_requested(app_as: AppAs, ui_servic
 
     assert action.options == ["Purchase order"]
     ok(action.set_value(["create_purchase_order"]).run())
-    assert cards(at) == [proposal.id]
+    assert rows(at) == [proposal.id]
 
 
 def test_a_clerk_without_requests_is_told_how_to_make_one(app_as: AppAs) -> None:
@@ -83,7 +128,7 @@ def test_open_in_chat_opens_the_conversation_the_request_came_from(
 ) -> None:
     proposal = file_purchase_order(ui_service)
     ui_service.chat("alice", "how many hex bolts M8 do we have?")  # a newer, unrelated conversation
-    at = ok(app_as("alice", "requests"))
+    at = open_detail(ok(app_as("alice", "requests")), proposal.id)
 
     ok(at.button(key=f"open-chat-{proposal.id}").click().run())
 
