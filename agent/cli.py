@@ -455,6 +455,7 @@ def policy_show(as_json: JsonFlag = False) -> None:
                         name: {
                             "mode": s.mode,
                             "approvals": s.approvals,
+                            "requester_roles": list(s.requester_roles),
                             "approver_roles": list(s.approver_roles),
                             "expiry_hours": s.expiry.total_seconds() / 3600,
                             "thresholds": [

@@ -5,8 +5,10 @@
                                   │               └──reject/expire──> report_rejection ──> reason
                                   └──(refused)──> reason
 
-``propose`` makes the idempotency key and fingerprint, computes the policy gate and files the
-proposal; it finishes and is checkpointed before ``await_approval`` pauses. ``await_approval``
+``propose`` is the one place every proposal of a person passes through (chat, ``tools call``, MCP,
+ERP event runs): it refuses a requester who holds none of the action's requester roles (and
+records the refusal), then makes the idempotency key and fingerprint, computes the policy gate and
+files the proposal; it finishes and is checkpointed before ``await_approval`` pauses. ``await_approval``
 only calls ``interrupt``, because LangGraph re-runs a node from its first line on resume.
 
 The graph never writes to the ERP. The decision that approves a proposal queues its command in the
@@ -35,11 +37,12 @@ from langgraph.types import interrupt
 from sqlalchemy.engine import Connection
 
 from agent.approvals import Evidence, Proposal, ProposalStore
-from agent.policy import Policy
+from agent.policy import NotAllowed, Policy, check_requester
 from agent.prompts import system_prompt
 from agent.records import decision_event, proposal_event
-from agent.users import Directory
+from agent.users import Directory, UnknownUser
 from erp_acl.errors import ErpError
+from tools.audit import AuditEvent
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
@@ -51,6 +54,7 @@ from tools.tokens import TokenRefused
 AUTO_APPROVER = "policy:auto"
 
 PROPOSE_NAMES = frozenset(t.name for t in PROPOSE_TOOLS)
+ACTION_OF_TOOL = {t.name: t.action for t in PROPOSE_TOOLS}
 READ_NAMES = frozenset(t.name for t in READ_TOOLS)
 
 
@@ -134,9 +138,32 @@ def build_graph(
     deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any]
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     # Least privilege starts at the prompt: the model is only shown the tools the agent is granted
-    # (none of the propose_* tools when it is read-only); the gateway still checks every call.
+    # (none of the propose_* tools when it is read-only) and, of the propose_* tools, those the
+    # requester may use under the policy, so it says "I can't" at once instead of preparing a
+    # proposal. ``propose`` and the gateway still check every call.
     granted = deps.identities["agent"].granted_tools()
-    bound_model = deps.model.bind_tools(deps.gateway.model_tools(granted))
+    bound_models: dict[tuple[str, ...], Any] = {}
+
+    def requester_refusal(state: AgentState, action: str) -> NotAllowed | None:
+        try:
+            roles: tuple[str, ...] = deps.directory.get(state["requester"]).roles
+        except UnknownUser:
+            roles = ()  # a person removed from the users file requests nothing any more
+        try:
+            check_requester(deps.policy(), action, requester=state["requester"], roles=roles)
+        except NotAllowed as refused:
+            return refused
+        return None
+
+    def bound_model(state: AgentState) -> Any:
+        names = tuple(
+            name
+            for name in granted
+            if name not in PROPOSE_NAMES or requester_refusal(state, ACTION_OF_TOOL[name]) is None
+        )
+        if names not in bound_models:
+            bound_models[names] = deps.model.bind_tools(deps.gateway.model_tools(list(names)))
+        return bound_models[names]
 
     def identity(state: AgentState) -> AgentIdentity:
         return deps.identities[state.get("via", "agent")]
@@ -149,7 +176,7 @@ def build_graph(
         return [SystemMessage(system_prompt(user, deps.today())), *state["messages"]]
 
     def reason(state: AgentState) -> dict[str, Any]:
-        return {"messages": [bound_model.invoke(prompt(state))]}
+        return {"messages": [bound_model(state).invoke(prompt(state))]}
 
     def read_tools(state: AgentState) -> dict[str, Any]:
         message = _last_ai(state)
@@ -181,6 +208,26 @@ def build_graph(
             if c is not chosen
         ]
         who = principal(state)
+        refused = requester_refusal(state, ACTION_OF_TOOL[chosen["name"]])
+        if refused is not None:
+            # Before any token or ERP read: a person the policy does not let request this action
+            # gets one line back, and the attempt is kept in the audit trail.
+            deps.audit.append(
+                AuditEvent(
+                    type="access_denied",
+                    actor=who.actor,
+                    on_behalf_of=who.on_behalf_of,
+                    tool=chosen["name"],
+                    thread_id=_thread_id_of_state(state),
+                    details={
+                        "kind": "requester_refused",
+                        "action": ACTION_OF_TOOL[chosen["name"]],
+                        "reason": str(refused),
+                    },
+                )
+            )
+            replies.append(_error(chosen_id, chosen["name"], f"cannot propose: {refused}", refused))
+            return {"messages": replies, "pending": None}
         try:
             token = deps.gateway.mint(who, chosen["name"])
             prepared = deps.gateway.prepare(chosen["name"], chosen["args"], who, token, deps.today())

@@ -9,7 +9,9 @@ is pure logic, with no database and no clock of its own (callers pass ``now``):
   proposal, so the rule that applied is recorded and a later policy change never alters what an
   earlier proposal needs.
 - ``evaluate`` counts approvals against a gate; ``check_approver`` refuses an approval that would
-  break segregation of duties, before it is recorded.
+  break segregation of duties, before it is recorded; ``check_requester`` refuses a person who
+  holds none of an action's requester roles before anything is filed. Auditors are read-only: the
+  policy may not name them as requesters or approvers, and both checks refuse them.
 - ``is_expired``, ``needs_reminder`` and ``edit_needs_fresh_approval`` answer the questions the
   inbox and the workers ask of a pending proposal.
 - ``suggest`` judges from recorded outcomes whether an action has earned automatic approval;
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from agent.users import READ_ONLY_ROLE
 from erp_acl.commands import ACTIONS
 
 Mode = Literal["human", "auto"]
@@ -37,18 +40,25 @@ Outcome = Literal["approved_unchanged", "edited", "rejected", "expired", "failed
 OUTCOMES: Final[tuple[Outcome, ...]] = ("approved_unchanged", "edited", "rejected", "expired", "failed")
 
 DEFAULT_ROLES: Final[frozenset[str]] = frozenset({"clerk", "approver", "auditor", "finance_director"})
+# Auditors only read: no policy may let them request or decide, whatever else it says.
+READ_ONLY_ROLES: Final[frozenset[str]] = frozenset({READ_ONLY_ROLE})
+# Who may file proposals when a policy says nothing: the people who do the work, not those who check it.
+DEFAULT_REQUESTER_ROLES: Final[tuple[str, ...]] = ("clerk",)
 MAX_APPROVALS: Final = 5
 BUNDLED_POLICY: Final = "config/policy.toml"
 
 _SETTING_KEYS: Final = (
     "mode",
     "approvals",
+    "requester_roles",
     "approver_roles",
     "expiry_hours",
     "warn_after_hours",
     "escalation_role",
     "edit_tolerance",
 )
+# Optional in [defaults] (a policy written before it existed keeps working): DEFAULT_REQUESTER_ROLES.
+_OPTIONAL_DEFAULTS: Final = ("requester_roles",)
 _TOP_KEYS: Final = ("version", "defaults", "autonomy", "actions")
 _AUTONOMY_KEYS: Final = ("min_decisions", "min_unchanged_rate", "max_failures")
 _THRESHOLD_KEYS: Final = ("rule", "above", "approvals", "required_role")
@@ -61,7 +71,7 @@ class PolicyError(ValueError):
 
 
 class NotAllowed(Exception):
-    """This person may not approve this proposal; the message says why in one line."""
+    """This person may not request or approve this; the message says why in one line."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class ActionPolicy:
     escalation_role: str
     edit_tolerance: Decimal
     thresholds: tuple[Threshold, ...] = ()
+    requester_roles: tuple[str, ...] = DEFAULT_REQUESTER_ROLES
 
     @property
     def default_rule(self) -> str:
@@ -246,8 +257,9 @@ def parse_policy(text: str, origin: str, *, known_roles: frozenset[str] = DEFAUL
     version = reader.text(data["version"], "version")
 
     defaults_table = reader.table(data["defaults"], "defaults")
-    reader.keys(defaults_table, "defaults", _SETTING_KEYS, required=_SETTING_KEYS)
-    defaults = reader.settings(defaults_table, "defaults")
+    required = tuple(key for key in _SETTING_KEYS if key not in _OPTIONAL_DEFAULTS)
+    reader.keys(defaults_table, "defaults", _SETTING_KEYS, required=required)
+    defaults = {"requester_roles": DEFAULT_REQUESTER_ROLES, **reader.settings(defaults_table, "defaults")}
     # Checking the defaults on their own first blames [defaults], not every action inheriting them.
     reader.consistent(defaults, "defaults")
 
@@ -282,6 +294,7 @@ def parse_policy(text: str, origin: str, *, known_roles: frozenset[str] = DEFAUL
             escalation_role=merged["escalation_role"],
             edit_tolerance=merged["edit_tolerance"],
             thresholds=thresholds,
+            requester_roles=merged["requester_roles"],
         )
 
     autonomy_table = reader.table(data["autonomy"], "autonomy")
@@ -384,6 +397,14 @@ class _Reader:
             raise self.fail(where, "lists a role more than once")
         return roles
 
+    def acting_roles(self, value: object, where: str) -> tuple[str, ...]:
+        """Roles that change something (request, approve): never a read-only role."""
+        roles = self.roles(value, where)
+        read_only = [role for role in roles if role in READ_ONLY_ROLES]
+        if read_only:
+            raise self.fail(where, f"{read_only[0]!r} is a read-only role: it may not request or approve")
+        return roles
+
     def mode(self, value: object, where: str) -> Mode:
         for mode in MODES:
             if value == mode:
@@ -395,7 +416,8 @@ class _Reader:
         checks = {
             "mode": self.mode,
             "approvals": self.approvals,
-            "approver_roles": self.roles,
+            "requester_roles": self.acting_roles,
+            "approver_roles": self.acting_roles,
             "expiry_hours": self.positive,
             "warn_after_hours": self.positive,
             "escalation_role": self.role,
@@ -521,6 +543,26 @@ def evaluate(gate: Gate, approvals: Sequence[Approval]) -> Verdict:
     )
 
 
+def check_requester(policy: Policy, action: str, *, requester: str, roles: Collection[str]) -> None:
+    """Raise ``NotAllowed`` unless ``requester`` may file a proposal for ``action``.
+
+    Checked before anything is filed, whichever way the request came (chat, a tool call, MCP, an
+    ERP event run): a proposal is someone's request, so the policy says whose it may be.
+    """
+    wanted = policy.settings(action).requester_roles
+    read_only = sorted(set(roles) & READ_ONLY_ROLES)
+    if read_only:
+        raise NotAllowed(
+            f"{requester} may not request {action}: {_article(read_only[0])} is read-only"
+            f" (requests need the {_either(wanted)} role)"
+        )
+    if not set(roles) & set(wanted):
+        raise NotAllowed(
+            f"{requester} may not request {action}: that needs the {_either(wanted)} role;"
+            " ask someone who holds it to file the request"
+        )
+
+
 def check_approver(
     gate: Gate,
     *,
@@ -554,6 +596,10 @@ def check_approver(
         raise NotAllowed(
             f"{actor} has none of the roles that may approve {gate.action}: {', '.join(gate.approver_roles)}"
         )
+    read_only = sorted(set(roles) & READ_ONLY_ROLES)
+    if read_only:
+        # Never reached with a valid users file and policy; kept so no configuration can make it so.
+        raise NotAllowed(f"{actor} is {_article(read_only[0])}, and auditors never decide proposals")
     verdict = evaluate(gate, previous_approvers)
     if verdict.satisfied:
         raise NotAllowed(f"this proposal already has the {_plural(verdict.need, 'approval')} it needs")
@@ -769,6 +815,7 @@ def describe(policy: Policy) -> str:
             "",
             settings.action,
             f"  mode: {mode}",
+            f"  requested by: {', '.join(settings.requester_roles)}",
             f"  approvals: {_approvers(settings.approvals, None)}"
             f" (roles: {', '.join(settings.approver_roles)})",
         ]
@@ -812,6 +859,10 @@ def _approvers(count: int, required_role: str | None) -> str:
         return f"1 approver, who must be {_article(required_role)}" if required_role else "1 approver"
     role = f", one of them {_article(required_role)}" if required_role else ""
     return f"{count} distinct approvers{role}"
+
+
+def _either(roles: Sequence[str]) -> str:
+    return roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " or " + roles[-1]
 
 
 def _article(role: str | None) -> str:

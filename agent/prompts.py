@@ -20,6 +20,10 @@ RULES = """You are Countersign, an assistant for back-office staff working on th
 
 def system_prompt(user: User, today: date) -> str:
     lines = [RULES, "", f"Requester: {user.id} ({user.name})"]
+    if user.roles:
+        # The propose_* tools shown are already only those the policy lets these roles request;
+        # naming the roles lets the model explain a missing one in a sentence instead of guessing.
+        lines.append(f"Requester roles: {', '.join(user.roles)}")
     if user.default_cost_center:
         lines.append(f"Default cost center: {user.default_cost_center}")
     lines.append(f"Today: {today.isoformat()}")

@@ -12,6 +12,8 @@ from agent.passwords import BadPasswordHash, check_hash_format
 
 Role = Literal["clerk", "approver", "auditor", "finance_director"]
 ROLES: tuple[Role, ...] = ("clerk", "approver", "auditor", "finance_director")
+# The role that only reads: it files no proposal, decides none and changes no policy.
+READ_ONLY_ROLE: Role = "auditor"
 
 
 class UnknownUser(Exception):
@@ -64,6 +66,14 @@ def _parse(text: str, origin: str) -> Directory:
         bad = [r for r in roles if r not in ROLES]
         if bad:
             raise ValueError(f"{origin}: user {user_id!r} has unknown roles {bad}; allowed: {list(ROLES)}")
+        if READ_ONLY_ROLE in roles and len(set(roles)) > 1:
+            # An auditor checks what others requested and approved; holding a second role would let
+            # the same person do what they audit. Give that person a second account instead.
+            others = [r for r in roles if r != READ_ONLY_ROLE]
+            raise ValueError(
+                f"{origin}: user {user_id!r} is an auditor and also {', '.join(others)}; auditors are"
+                " read-only, so give the other roles to a separate user"
+            )
         password_hash = entry.get("password_hash")
         if password_hash is not None:
             try:

@@ -6,21 +6,26 @@ with its purchase order. Events are *transitions*, like an ERP alert: a conditio
 hold gives one event; while it keeps holding nothing new is raised; when it clears, the alert is
 closed; when it holds again later, a new event with a new id is raised. Ids are deterministic
 (``EV-`` + sha256(kind|subject|occurrence)[:20]), so the same history gives the same ids in every
-adapter. Facts are plain strings (codes, quantities, amounts), never free text typed into the
-ERP, so an event's description can be shown to a model as it is.
+adapter. Facts are typed by ``FACT_TYPES``: each kind names the facts it may carry, and each is a
+code (``CODE_PATTERN``: no blanks, no sentence) or a number in plain notation, never free text —
+an event is refused, in one line naming the fact, otherwise. Whoever acts on an event reads the
+typed values (``BusinessEvent.typed_facts``), so an event's description and the request a run
+starts from can only ever hold codes and numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from erp_acl.domain import COMPANY_CURRENCY, money
 from erp_acl.errors import NotFound
@@ -48,8 +53,50 @@ REQUIRED_FACTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+FactType = Literal["code", "quantity", "amount", "count"]
+
+# Every fact each kind may carry, and its type: the required ones above plus the optional ones
+# (a supplier to reorder from, an order number, how many products differ). Nothing else.
+FACT_TYPES: dict[str, dict[str, FactType]] = {
+    STOCK_BELOW_REORDER_POINT: {
+        "product_code": "code",
+        "available": "quantity",
+        "reorder_point": "quantity",
+        "supplier_code": "code",
+    },
+    SALES_ORDER_OVER_CREDIT_LIMIT: {
+        "sales_order_number": "code",
+        "customer_code": "code",
+        "order_total": "amount",
+        "open_exposure": "amount",
+        "credit_limit": "amount",
+    },
+    SUPPLIER_INVOICE_MISMATCH: {
+        "invoice_number": "code",
+        "supplier_code": "code",
+        "purchase_order_number": "code",
+        "product_code": "code",
+        "invoiced_quantity": "quantity",
+        "ordered_quantity": "quantity",
+        "invoiced_unit_price": "amount",
+        "ordered_unit_price": "amount",
+        "differing_products": "count",
+    },
+}
+
 MAX_SUBJECT = 30
 MAX_FACT = 200
+# A business code as every adapter writes one: C00012, F00003, HB-M8-40, 000123, 1.1.01.001.
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,31}")
+# A quantity or an amount in plain notation: no exponent, no separators, no currency.
+_NUMBER = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
+_COUNT = re.compile(r"[0-9]{1,6}")
+_FACT_RULE: dict[FactType, str] = {
+    "code": "a code (letters, digits and . _ / -, no blanks, at most 32 characters)",
+    "quantity": "a number such as 320 or 12.5",
+    "amount": "a number such as 5000.00",
+    "count": "a whole number such as 2",
+}
 
 
 class EventError(ValueError):
@@ -88,15 +135,46 @@ def event_id(kind: str, subject: str, occurrence: int) -> str:
     return f"EV-{digest[:20]}"
 
 
-def _number(text: str, pattern: str) -> str:
-    try:
-        return format(Decimal(text), pattern)
-    except (InvalidOperation, ValueError):
-        return text  # a hand-made event may carry anything; show it as given
+class Code(str):
+    """A fact that is a business code, checked against ``CODE_PATTERN`` when made."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> Code:
+        if not isinstance(value, str) or not CODE_PATTERN.fullmatch(value):
+            raise ValueError(f"not a code: {value!r}")
+        return super().__new__(cls, value)
 
 
-def _amount(text: str) -> str:
-    return f"{COMPANY_CURRENCY} {_number(text, ',.2f')}"
+Fact = Code | Decimal | int
+
+
+def typed_facts(kind: str, facts: Mapping[str, str]) -> dict[str, Fact]:
+    """The facts of a ``kind`` event as typed values; ``EventError`` names the first bad fact."""
+    types = FACT_TYPES.get(kind, {})
+    typed: dict[str, Fact] = {}
+    for name, value in facts.items():
+        if name not in types:
+            known = ", ".join(types) or "none"
+            raise EventError(f"a {kind} event has no fact {name!r}; its facts: {known}")
+        fact_type = types[name]
+        pattern = {"code": CODE_PATTERN, "count": _COUNT}.get(fact_type, _NUMBER)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            shown = value if len(str(value)) <= 40 else f"{str(value)[:40]}…"
+            raise EventError(f"fact {name} must be {_FACT_RULE[fact_type]}, not {shown!r}")
+        typed[name] = (
+            Code(value) if fact_type == "code" else int(value) if fact_type == "count" else Decimal(value)
+        )
+    return typed
+
+
+def fact_text(value: Fact) -> str:
+    """A typed fact as text: a code as it is, a number in plain notation as the ERP gave it."""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _amount(value: Fact) -> str:
+    return f"{COMPANY_CURRENCY} {value:,.2f}" if isinstance(value, Decimal) else str(value)
 
 
 class BusinessEvent(BaseModel):
@@ -124,30 +202,45 @@ class BusinessEvent(BaseModel):
     @field_validator("subject")
     @classmethod
     def _trimmed(cls, value: str) -> str:
-        if value != value.strip() or not value.isprintable():
-            raise ValueError("must be a code without surrounding blanks or control characters")
+        if not CODE_PATTERN.fullmatch(value):
+            raise ValueError(f"must be {_FACT_RULE['code']}")
         return value
 
     @model_validator(mode="after")
     def _complete(self) -> BusinessEvent:
-        missing = [name for name in REQUIRED_FACTS[self.kind] if name not in self.facts]
-        if missing:
-            raise ValueError(f"a {self.kind} event needs the facts {', '.join(missing)}")
-        for name, value in self.facts.items():
-            if not name.isidentifier():
-                raise ValueError(f"fact name {name!r} must be one word (letters, digits, underscores)")
-            # describe() must stay one line, and a fact is a code or a number, not a text.
-            if len(value) > MAX_FACT or not value.isprintable():
-                raise ValueError(f"fact {name} must be at most {MAX_FACT} printable characters on one line")
+        problem = self._fact_problem()
+        if problem is not None:
+            # A custom error keeps pydantic's "Value error, " prefix out of the one-line message.
+            raise PydanticCustomError("fact", problem)
         return self
 
+    def _fact_problem(self) -> str | None:
+        missing = [name for name in REQUIRED_FACTS[self.kind] if name not in self.facts]
+        if missing:
+            return f"a {self.kind} event needs the facts {', '.join(missing)}"
+        for name, value in self.facts.items():
+            if not name.isidentifier():
+                return f"fact name {name!r} must be one word (letters, digits, underscores)"
+            # describe() must stay one line, and a fact is a code or a number, not a text.
+            if len(value) > MAX_FACT or not value.isprintable():
+                return f"fact {name} must be at most {MAX_FACT} printable characters on one line"
+        try:
+            typed_facts(self.kind, self.facts)
+        except EventError as bad:
+            return str(bad)
+        return None
+
+    def typed_facts(self) -> dict[str, Fact]:
+        """The facts as typed values (checked again: a value is never trusted for being stored)."""
+        return typed_facts(self.kind, self.facts)
+
     def describe(self) -> str:
-        """One line a person and the agent can read."""
-        facts = self.facts
+        """One line a person and the agent can read, built from the typed facts alone."""
+        facts = self.typed_facts()
         if self.kind == STOCK_BELOW_REORDER_POINT:
             line = (
                 f"Stock of {facts['product_code']} fell below its reorder point: "
-                f"{_number(facts['available'], 'f')} available, reorder point {_number(facts['reorder_point'], 'f')}."
+                f"{fact_text(facts['available'])} available, reorder point {fact_text(facts['reorder_point'])}."
             )
             supplier = facts.get("supplier_code")
             return f"{line} Its last purchase order went to supplier {supplier}." if supplier else line
@@ -157,10 +250,10 @@ class BusinessEvent(BaseModel):
                 f"({_amount(facts['order_total'])}) leaves the customer's open orders at "
                 f"{_amount(facts['open_exposure'])}, over the credit limit of {_amount(facts['credit_limit'])}."
             )
-        return self._describe_mismatch()
+        return self._describe_mismatch(facts)
 
-    def _describe_mismatch(self) -> str:
-        facts = self.facts
+    @staticmethod
+    def _describe_mismatch(facts: Mapping[str, Fact]) -> str:
         head = (
             f"Supplier invoice {facts['invoice_number']} does not match purchase order "
             f"{facts['purchase_order_number']}: "
@@ -168,26 +261,28 @@ class BusinessEvent(BaseModel):
         product = facts["product_code"]
         billed_qty, ordered_qty = facts["invoiced_quantity"], facts["ordered_quantity"]
         billed_price, ordered_price = facts["invoiced_unit_price"], facts["ordered_unit_price"]
-        if ordered_qty == "0":
-            detail = f"it bills {billed_qty} of {product}, which the order does not have"
+        billed, ordered = fact_text(billed_qty), fact_text(ordered_qty)
+        if ordered_qty == 0:
+            detail = f"it bills {billed} of {product}, which the order does not have"
         elif billed_qty != ordered_qty and billed_price != ordered_price:
-            detail = (
-                f"{product} billed {billed_qty} at {billed_price}, ordered {ordered_qty} at {ordered_price}"
-            )
+            detail = f"{product} billed {billed} at {fact_text(billed_price)}, ordered {ordered} at {fact_text(ordered_price)}"
         elif billed_qty != ordered_qty:
-            detail = f"{product} billed {billed_qty}, ordered {ordered_qty}"
+            detail = f"{product} billed {billed}, ordered {ordered}"
         else:
-            detail = f"{product} billed at {billed_price} a unit, ordered at {ordered_price}"
-        count = facts.get("differing_products", "1")
-        more = f" ({count} products differ)" if count not in ("", "1") else ""
+            detail = (
+                f"{product} billed at {fact_text(billed_price)} a unit, ordered at {fact_text(ordered_price)}"
+            )
+        count = facts.get("differing_products", 1)
+        more = f" ({count} products differ)" if count != 1 else ""
         return f"{head}{detail}{more}."
 
 
 def _one_line(error: ValidationError) -> str:
     parts = []
     for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "event"
-        parts.append(f"{where}: {problem['msg']}")
+        where = ".".join(str(p) for p in problem["loc"])
+        # A whole-event problem (a missing or bad fact) says which fact itself.
+        parts.append(f"{where}: {problem['msg']}" if where else problem["msg"])
     return "invalid event: " + "; ".join(parts)
 
 

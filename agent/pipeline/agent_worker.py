@@ -109,8 +109,12 @@ class AgentWorker:
             )
         self._note(event, route.owner, "started", summary)
         user = self._directory.get(route.owner)
+        # The run starts from the typed facts (codes and numbers), never from the facts' text.
         text = route.render(
-            summary=summary, subject=event.subject, facts=event.facts, cost_center=user.default_cost_center
+            summary=summary,
+            subject=event.subject,
+            facts=event.typed_facts(),
+            cost_center=user.default_cost_center,
         )
         try:
             thread_id, filed = self._start_run(route.owner, text, f"ERP event: {summary}")

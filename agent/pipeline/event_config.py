@@ -1,10 +1,16 @@
-"""Which user the agent acts for on each kind of ERP event, and the request each run starts with."""
+"""Which user the agent acts for on each kind of ERP event, and the request each run starts with.
+
+The request is built from the event's typed facts (``erp_acl.events.Fact``: codes that matched the
+code pattern, numbers that are numbers), never from fact text: a fact cannot add a sentence of its
+own to what the run is asked.
+"""
 
 from __future__ import annotations
 
 import math
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -12,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.users import Directory
+from erp_acl.events import FACT_TYPES, Code, Fact, fact_text
+
+# Placeholders every request may use besides the facts of its kind.
+_STANDARD_FIELDS = frozenset({"summary", "subject", "cost_center", "order_quantity"})
 
 
 class EventConfigError(ValueError):
@@ -25,12 +35,24 @@ class EventRoute:
     request: str
     enabled: bool = True
 
-    def render(self, *, summary: str, subject: str, facts: dict[str, str], cost_center: str | None) -> str:
-        """The run's opening message; the event's summary alone when a named fact is missing."""
+    def render(
+        self, *, summary: str, subject: str, facts: Mapping[str, Fact], cost_center: str | None
+    ) -> str:
+        """The run's opening message; the event's summary alone when a named fact is missing.
+
+        ``facts`` must be typed (``BusinessEvent.typed_facts``): a plain string is refused here, so
+        no caller can slip text that was never checked against its fact's type into a request."""
+        untyped = [
+            name
+            for name, value in facts.items()
+            if isinstance(value, bool) or not isinstance(value, Code | Decimal | int)
+        ]
+        if untyped:
+            raise TypeError(f"facts {', '.join(untyped)} are not typed; pass BusinessEvent.typed_facts()")
         values: dict[str, Any] = {
-            **facts,
+            **{name: fact_text(value) for name, value in facts.items()},
             "summary": summary,
-            "subject": subject,
+            "subject": Code(subject),
             "cost_center": cost_center or "",
             "order_quantity": order_quantity(facts),
         }
@@ -40,11 +62,11 @@ class EventRoute:
         return self.request.format(**values)
 
 
-def order_quantity(facts: dict[str, str]) -> str:
+def order_quantity(facts: Mapping[str, object]) -> str:
     """Enough to bring available stock back to twice the reorder point (a simple order-up-to rule)."""
     try:
-        available = Decimal(facts["available"])
-        reorder_point = Decimal(facts["reorder_point"])
+        available = Decimal(str(facts["available"]))
+        reorder_point = Decimal(str(facts["reorder_point"]))
     except (KeyError, InvalidOperation):
         return ""
     needed = reorder_point * 2 - available
@@ -83,5 +105,13 @@ def load_event_routes(path: Path | None, directory: Directory) -> dict[str, Even
         bad = sorted(f for f in fields if not f.isidentifier())
         if bad:
             raise EventConfigError(f"{origin}: events.{kind}.request has unusable placeholders {bad}")
+        if kind in FACT_TYPES:
+            known = _STANDARD_FIELDS | set(FACT_TYPES[kind])
+            unknown = sorted(fields - known)
+            if unknown:
+                raise EventConfigError(
+                    f"{origin}: events.{kind}.request names {', '.join(unknown)}, which a {kind} event"
+                    f" does not carry; use {', '.join(sorted(known))}"
+                )
         routes[kind] = EventRoute(kind, owner, request, bool(entry.get("enabled", True)))
     return routes

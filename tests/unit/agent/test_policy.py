@@ -20,6 +20,7 @@ from agent.policy import (
     PolicyError,
     Suggestion,
     check_approver,
+    check_requester,
     describe,
     edit_needs_fresh_approval,
     evaluate,
@@ -783,3 +784,55 @@ def test_a_policy_file_on_disk_is_named_in_its_errors(tmp_path: Path) -> None:
         PolicyError, match=f"^{re.escape(str(path))}: defaults.approvals: must be between 1 and 5, not 9$"
     ):
         load_policy(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Who may request: per action, from the policy; auditors never
+
+
+def test_clerks_request_every_action_when_the_policy_names_no_requesters() -> None:
+    policy = policy_from()
+    assert {policy.settings(action).requester_roles for action in ACTIONS} == {("clerk",)}
+    check_requester(policy, "create_purchase_order", requester="alice", roles=("clerk",))
+
+
+def test_requester_roles_are_set_per_action_over_the_defaults() -> None:
+    policy = policy_from('[actions.change_credit_limit]\nrequester_roles = ["finance_director"]\n')
+    assert policy.settings("change_credit_limit").requester_roles == ("finance_director",)
+    assert policy.settings("change_price").requester_roles == ("clerk",)
+    check_requester(policy, "change_credit_limit", requester="erin", roles=("finance_director",))
+    with pytest.raises(NotAllowed) as refused:
+        check_requester(policy, "change_credit_limit", requester="alice", roles=("clerk",))
+    assert str(refused.value) == (
+        "alice may not request change_credit_limit: that needs the finance_director role;"
+        " ask someone who holds it to file the request"
+    )
+
+
+def test_an_auditor_may_request_nothing() -> None:
+    with pytest.raises(
+        NotAllowed, match=r"^dave may not request create_purchase_order: an auditor is read-only"
+    ):
+        check_requester(load_policy(), "create_purchase_order", requester="dave", roles=("auditor",))
+    # Not even with a role that would otherwise allow it (a users file refuses that pairing too).
+    with pytest.raises(NotAllowed, match="read-only"):
+        check_requester(load_policy(), "create_purchase_order", requester="dave", roles=("auditor", "clerk"))
+
+
+def test_an_auditor_never_decides_even_holding_an_approver_role() -> None:
+    with pytest.raises(NotAllowed, match=r"^dave is an auditor, and auditors never decide proposals$"):
+        check(po_gate("100"), "dave", ("auditor", "approver"))
+
+
+@pytest.mark.parametrize("key", ["requester_roles", "approver_roles"])
+def test_a_policy_naming_auditors_as_requesters_or_approvers_is_refused(key: str) -> None:
+    message = refusal(BASE + f'[actions.change_price]\n{key} = ["approver", "auditor"]\n')
+    assert message == (
+        f"test.toml: actions.change_price.{key}: 'auditor' is a read-only role: it may not request or approve"
+    )
+
+
+def test_the_bundled_policy_names_its_requesters_and_describe_shows_them() -> None:
+    policy = load_policy()
+    assert policy.settings("create_purchase_order").requester_roles == ("clerk",)
+    assert "  requested by: clerk" in describe(policy).split("\n\n")[1]

@@ -59,3 +59,14 @@ def test_a_users_file_with_an_unknown_role_is_refused(tmp_path: Path) -> None:
     path.write_text('[users.eve]\nroles = ["superuser"]\n')
     with pytest.raises(ValueError, match="unknown roles"):
         load_directory(path)
+
+
+def test_a_users_file_giving_an_auditor_another_role_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "users.toml"
+    path.write_text('[users.dave]\nroles = ["auditor", "approver"]\n')
+    with pytest.raises(ValueError) as refused:
+        load_directory(path)
+    assert str(refused.value) == (
+        f"{path}: user 'dave' is an auditor and also approver; auditors are read-only,"
+        " so give the other roles to a separate user"
+    )
