@@ -311,7 +311,8 @@ def build_graph(
                 "Nothing was written to the ERP."
             )
         else:
-            reason_text = decision.get("reason") or "no reason given"
+            # The reason is a person's sentence: its own full stop must not double the one below.
+            reason_text = (decision.get("reason") or "").strip().rstrip(".") or "no reason given"
             text = (
                 f"proposal {pending['proposal_id']} was rejected by {decision.get('actor')}: {reason_text}. "
                 "Nothing was written to the ERP."

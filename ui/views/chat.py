@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ EXAMPLES = (
 # How the graph marks ERP text and refused tool calls (tools.rendering); only undone for display.
 ERROR_PREFIX = "Error: "
 RESULT_PREVIEW_CHARS = 4000
+RESULT_ROWS = 20  # rows of a list answer shown in a step; the agent read them all
 
 
 # ---- what the page keeps between runs ---------------------------------------------------------
@@ -134,13 +136,20 @@ def _parsed(text: str) -> Any:
     )
 
 
+DECIDED = re.compile(r"^proposal (P-\S+) (was rejected by .*|expired without a decision.*)$")
+
+
 def _summary(text: str) -> str:
     """A few words on what a tool returned: a count, an outcome, or the refusal's first line."""
     if _is_error(text):
-        return "refused: " + (text[len(ERROR_PREFIX) :].strip().splitlines() or [""])[0]
+        first = (text[len(ERROR_PREFIX) :].strip().splitlines() or [""])[0]
+        decided = DECIDED.match(first)
+        if decided:  # a person's decision, not a refusal by the software
+            return decided.group(2).removeprefix("was ").split(". Nothing was written")[0]
+        return "refused: " + first
     result = _parsed(text)
     if isinstance(result, list):
-        return f"{len(result)} result{'s' if len(result) != 1 else ''}"
+        return components.plural(len(result), "result")
     if isinstance(result, dict) and "status" in result and "proposal_id" in result:
         return f"{result['proposal_id']} {result['status']}"
     if isinstance(result, dict):
@@ -152,25 +161,66 @@ def _files_proposal(tool: str) -> bool:
     return tool.startswith("propose_")
 
 
+def tool_phrase(tool: str) -> str:
+    """What a tool did, in words a clerk reads: ``check_stock`` → "Checked stock",
+    ``search_products`` → "Searched products"; any ``propose_*`` tool → "Proposal"."""
+    if _files_proposal(tool):
+        return "Proposal"
+    verb, _, rest = tool.partition("_")
+    words = rest.replace("_", " ")
+    past = {"get": "Looked up", "find": "Found", "search": "Searched", "list": "Listed"}
+    done = past.get(verb) or (verb + ("d" if verb.endswith("e") else "ed")).capitalize()
+    return f"{done} {words}".strip()
+
+
 def _label(step: Step) -> str:
     if step.result is not None:
-        return f"{step.tool} · {_summary(step.result)}"
-    return f"Filed {step.tool} for approval" if _files_proposal(step.tool) else f"{step.tool} · no answer"
+        return f"{tool_phrase(step.tool)} · {_summary(step.result)}"
+    return (
+        "Proposal filed for approval"
+        if _files_proposal(step.tool)
+        else f"{tool_phrase(step.tool)} · no answer"
+    )
+
+
+def _as_words(args: dict[str, Any]) -> str:
+    """A tool's arguments as a person reads them: "product code HB-M8-40, warehouse main"."""
+    return ", ".join(
+        f"{key.replace('_', ' ')} {value}" for key, value in args.items() if value not in (None, "")
+    )
 
 
 def _show_result(text: str) -> None:
-    st.caption("Answer")
     result = _parsed(text)
-    shown = text if result is None else json.dumps(result, ensure_ascii=False, indent=1, default=str)
-    if len(shown) > RESULT_PREVIEW_CHARS:
-        shown = shown[:RESULT_PREVIEW_CHARS] + "\n… (shortened)"
-    st.code(shown, language=None if result is None else "json")
+    if isinstance(result, dict):
+        rows = components.payload_rows(result)
+        st.table({"field": [r["field"] for r in rows], "value": [r["value"] for r in rows]}, hide_index=True)
+        return
+    if isinstance(result, list) and result and all(isinstance(item, dict) for item in result):
+        shown = result[:RESULT_ROWS]
+        columns = list(dict.fromkeys(key for item in shown for key in item))
+        st.dataframe(
+            {key.replace("_", " "): [_cell(item.get(key)) for item in shown] for key in columns},
+            hide_index=True,
+        )
+        if len(result) > RESULT_ROWS:
+            st.caption(f"… and {len(result) - RESULT_ROWS} more")
+        return
+    said = text[len(ERROR_PREFIX) :].strip() if _is_error(text) else text if result is None else str(result)
+    if len(said) > RESULT_PREVIEW_CHARS:
+        said = said[:RESULT_PREVIEW_CHARS] + " … (shortened)"
+    st.caption(said)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list | dict):
+        return components.plural(len(value), "item")
+    return "" if value is None else str(value)
 
 
 def _step_details(step: Step) -> None:
     if step.args:
-        st.caption("Asked with")
-        st.code(json.dumps(step.args, ensure_ascii=False, indent=1), language="json")
+        st.caption(f"Asked for {_as_words(step.args)}")
     if step.result is not None:
         _show_result(step.result)
 
@@ -270,8 +320,8 @@ class LiveTurn:
     def start_step(self, tool: str, args: dict[str, Any]) -> None:
         self._close_text()
         step = Step(tool, args)
-        verb = "Filing" if _files_proposal(tool) else "Reading"
-        box = st.status(f"{verb} {tool}…", state="running", expanded=False)
+        doing = "Filing a proposal" if _files_proposal(tool) else f"Reading the ERP: {tool.replace('_', ' ')}"
+        box = st.status(f"{doing}…", state="running", expanded=False)
         with box:
             _step_details(step)
         self.open.append((step, box))

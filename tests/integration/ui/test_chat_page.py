@@ -59,7 +59,7 @@ def test_a_clerk_asking_for_stock_sees_the_answer_and_the_tool_step(app_as: AppA
     assert (asked, question) == ("user", STOCK_QUESTION)
     assert answered == "assistant" and "470 PC available" in reply
     steps = {status.label: status.state for status in at.status}
-    assert steps["check_stock · 1 record"] == "complete"
+    assert steps["Checked stock · 1 record"] == "complete"
     thread = at.query_params["thread"]
     assert thread.startswith("T-") and at.session_state["chat_thread"] == thread
     assert at.button(key=f"conversation-{thread}").label == STOCK_QUESTION
@@ -87,7 +87,7 @@ def test_asking_for_an_order_files_a_pending_proposal_and_the_conversation_waits
     assert f"I have filed proposal {proposal.id} for approval" in bubbles(at)[1][1]
     assert shows_card(at, proposal.id)
     assert ":orange-badge[waiting for approval]" in texts(at)
-    assert at.status[-1].label == "Filed propose_purchase_order for approval"
+    assert at.status[-1].label == "Proposal filed for approval"
     notice = f"Waiting for the decision on {proposal.id}; you can start a new conversation meanwhile."
     assert [info.value for info in at.info][-1] == notice
     assert at.chat_input[0].disabled
@@ -107,9 +107,25 @@ def test_once_approved_the_card_shows_the_erp_document_and_the_agent_says_what_l
     assert [s.value for s in at.success] == ["Committed in the ERP: purchase order 000301"]
     assert ":green-badge[committed]" in texts(at)
     assert "Done — purchase order 000301" in bubbles(at)[-1][1]
-    assert at.status[-1].label == f"propose_purchase_order · {proposal.id} committed"
+    assert at.status[-1].label == f"Proposal · {proposal.id} committed"
     assert not at.info or "Waiting" not in at.info[-1].value
     assert not at.chat_input[0].disabled
+
+
+def test_a_rejection_reads_as_the_approvers_decision_in_words_never_as_a_refusal_or_json(
+    app_as: AppAs, ui_service: AgentService
+) -> None:
+    at = app_as("alice", "chat")
+    ok(at.chat_input[0].set_value(ORDER).run())
+    [proposal] = ui_service.proposals(requester="alice")
+
+    ui_service.decide(proposal.id, "bob", "reject", reason="We still have stock.")
+    ok(at.run())
+
+    assert at.status[-1].label == "Proposal · rejected by bob: We still have stock"
+    assert not any("refused" in s.label for s in at.status)
+    assert not any(".." in text for _, text in bubbles(at))
+    assert not at.code  # answers are tables and sentences, not raw JSON
 
 
 def test_resuming_an_older_conversation_from_the_list_shows_its_history(
@@ -124,7 +140,7 @@ def test_resuming_an_older_conversation_from_the_list_shows_its_history(
 
     assert bubbles(at)[0] == ("user", STOCK_QUESTION)
     assert "470 PC available" in bubbles(at)[1][1]
-    assert [s.label for s in at.status] == ["search_products · 1 result", "check_stock · 1 record"]
+    assert [s.label for s in at.status] == ["Searched products · 1 result", "Checked stock · 1 record"]
     assert at.query_params["thread"] == older.thread_id
     assert at.title[0].value == STOCK_QUESTION
 

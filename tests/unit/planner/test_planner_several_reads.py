@@ -241,7 +241,10 @@ def _event_requests() -> dict[str, str]:
         requests.setdefault(
             event.kind,
             route.render(
-                summary=event.describe(), subject=event.subject, facts=event.facts, cost_center="CC300"
+                summary=event.describe(),
+                subject=event.subject,
+                facts=event.typed_facts(),
+                cost_center="CC300",
             ),
         )
     return requests
