@@ -480,9 +480,12 @@ def _empty_state() -> None:
         "written, and the agent tells you here what landed."
     )
     st.caption("Try one of these")
-    columns = st.columns(len(EXAMPLES))
-    for index, (column, example) in enumerate(zip(columns, EXAMPLES, strict=True)):
-        column.button(example, key=f"example-{index}", on_click=_queue, args=(example,), width="stretch")
+    # Two to a row: four in one row cut their own words off on a laptop's screen.
+    columns = st.columns(2)
+    for index, example in enumerate(EXAMPLES):
+        columns[index % 2].button(
+            example, key=f"example-{index}", on_click=_queue, args=(example,), width="stretch"
+        )
 
 
 def _waiting_notice(svc: AgentService, user_id: str, thread_id: str, proposals: list[Proposal]) -> str | None:

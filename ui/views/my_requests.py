@@ -98,7 +98,7 @@ def _outcome(proposal: Proposal) -> str:
     if proposal.status == "pending":
         approved = len(proposal.current_approvals())
         needs = int(proposal.gate.get("approvals_required") or 1)
-        return f"{approved} of {needs} approvals"
+        return f"{approved} of {needs} approval{'' if needs == 1 else 's'}"
     if proposal.status == "committed":
         return components.erp_document(proposal) or ""
     if proposal.status in ("rejected", "expired") and proposal.approvals:
@@ -110,6 +110,7 @@ def _outcome(proposal: Proposal) -> str:
 
 
 def _table(shown: list[Proposal]) -> None:
+    # Narrow columns for the short facts, so the request itself gets the width it needs.
     st.dataframe(
         {
             "ID": [p.id for p in shown],
@@ -118,16 +119,16 @@ def _table(shown: list[Proposal]) -> None:
             "Amount": [components.money(p.gate.get("amount")) for p in shown],
             "Status": [components.STATUS_BADGE.get(p.status, (p.status, ""))[0] for p in shown],
             "Outcome": [_outcome(p) for p in shown],
-            "Action": [components.action_label(p.action) for p in shown],
         },
         key="requests_table",
         hide_index=True,
         width="stretch",
         column_config={
-            "ID": st.column_config.TextColumn(width="small"),
-            "Requested": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width="small"),
-            "Request": st.column_config.TextColumn(width="medium"),
-            "Amount": st.column_config.TextColumn(width="small"),
+            "ID": st.column_config.TextColumn(width=105),
+            "Requested": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width=130),
+            "Request": st.column_config.TextColumn(width=370),
+            "Amount": st.column_config.TextColumn(width=95),
+            "Status": st.column_config.TextColumn(width=140),
         },
     )
 

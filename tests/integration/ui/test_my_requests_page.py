@@ -43,7 +43,7 @@ def test_a_clerk_sees_her_requests_newest_first_in_one_table_and_each_in_detail_
 
     assert rows(at) == [second.id, first.id]
     assert list(at.dataframe[0].value["Status"]) == ["waiting for approval"] * 2
-    assert list(at.dataframe[0].value["Outcome"]) == ["0 of 1 approvals"] * 2
+    assert list(at.dataframe[0].value["Outcome"]) == ["0 of 1 approval"] * 2
     assert at.caption[0].value == "2 requests, 2 still in flight. Newest first; click a column to sort."
     assert cards(at) == []  # no wall of cards: the detail opens on demand
 
