@@ -92,18 +92,23 @@ def open_audit_trail(settings: Settings, engine: Engine) -> AuditTrail:
 
 def load_signer(settings: Settings) -> CheckpointSigner:
     """The current signing key (never made here)."""
+    where = "COUNTERSIGN_AUDIT_SIGNING_KEY" if settings.audit_signing_key else str(settings.audit_key_path)
+    return _signer(audit_key_secret(settings), where)
+
+
+def audit_key_secret(settings: Settings) -> SecretStr:
+    """The current signing key's secret text (never made here)."""
     if settings.audit_signing_key is not None:
-        return _signer(settings.audit_signing_key, "COUNTERSIGN_AUDIT_SIGNING_KEY")
+        return settings.audit_signing_key
     path = settings.audit_key_path
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        return SecretStr(path.read_text(encoding="utf-8").strip())
     except FileNotFoundError:
         raise AuditKeyError(
             f"the audit signing key {path} is missing: restore it from a backup, or {_ROTATE}"
         ) from None
     except OSError as exc:
         raise AuditKeyError(f"the audit signing key {path} cannot be read ({exc.strerror})") from None
-    return _signer(SecretStr(value), str(path))
 
 
 def retired_keys(key_file: Path) -> list[RetiredKey]:
@@ -207,7 +212,7 @@ def rotate_audit_key(
             entry = RetiredKey(key_id=previous_id, public_key_pem=previous_pem, retired_at_seq=record.seq)
             with _retired_path(path).open("a", encoding="utf-8") as handle:
                 handle.write(entry.model_dump_json() + "\n")
-            os.replace(pending, path)
+            pending.replace(path)
         except OSError as exc:
             raise AuditKeyError(
                 f"the new audit key could not be written beside {path} ({exc.strerror}): run rotate-key"
@@ -273,6 +278,7 @@ def _inside(path: Path, directory: Path) -> bool:
 __all__ = [
     "AuditKeyError",
     "RotatedKey",
+    "audit_key_secret",
     "load_signer",
     "open_audit_trail",
     "placement_warnings",

@@ -12,9 +12,13 @@ from the database (another directory, bucket or host). Together:
 
 Limits, stated plainly: records appended after the latest checkpoint are protected by the chain
 only, so someone able to write to the database can cut or rewrite that unsigned tail unnoticed
-(that is why checkpoints are also signed by time); and a correctly chained record appended by
-someone who can write to the table looks like any other. The database's own guards (below) stop
-everyone who is not its administrator.
+(that is why checkpoints are also signed by time, and why records a checkpoint was due for and
+still uncovered fail verification); a correctly chained record appended by someone who can write
+to the table looks like any other, and the application signs whatever chain it finds at its next
+checkpoint. A prune, though, must be provable from signatures made before it (below). The
+database's own guards stop everyone who is not its administrator. Whoever holds the signing key
+can re-sign a rewritten chain: keep it where the data's administrators cannot read it, and keep
+copies of the checkpoints where the application cannot rewrite them.
 
 Record format (version 1)
 =========================
@@ -24,7 +28,9 @@ A record is a JSON object with exactly these members::
     ts               string: UTC time "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" (always six fraction
                      digits, always "+00:00"); never decreases from one record to the next
     type             string: read, proposal, decision, token_refused, access_denied,
-                     rate_limited, commit, commit_failed, compensation, policy_change, expiry, prune
+                     rate_limited, commit, commit_failed, compensation, policy_change, expiry, prune,
+                     signing_key (a key made, rotated or replaced: details.change is created,
+                     rotated or replaced_missing; details.key_id and public_key_pem the new key)
     actor            string: who acted (the agent's principal or a person)
     on_behalf_of, tool, proposal_id, thread_id, idempotency_key, fingerprint
                      string or null
@@ -68,26 +74,50 @@ A signed checkpoint is the JSON object ``{"head_hash", "key_id", "signature", "s
 How a chain is verified (``verify_records``)
 ============================================
 1. Every checkpoint's signature must verify with the trusted public key (and carry its key id).
+   Keys retired by a rotation stay trusted for checkpoints below the record that retired them;
+   checkpoints of a key replaced because it was missing are set aside (a warning says so).
 2. Records, in order: ``seq`` goes up by exactly one; each record's ``hash`` is recomputed; each
-   ``prev_hash`` equals the previous record's ``hash``; record 1's ``prev_hash`` is 64 zeros.
+   ``prev_hash`` equals the previous record's ``hash``; record 1's ``prev_hash`` is 64 zeros;
+   ``ts`` never decreases.
 3. Every checkpoint's ``head_hash`` equals the hash of record ``size``; a checkpoint beyond the
    last record means the tail was cut.
 4. A chain that starts after record 1 (pruned, or a partial export) must start right after a
    valid checkpoint: its first record's ``prev_hash`` equals that checkpoint's ``head_hash``. In
-   the database (not in an export), the latest ``prune`` record must also say it removed exactly
-   the records before the first one.
+   the database (not in an export), the latest ``prune`` record must also prove the prune:
+   ``details.pruned_through_seq`` is the record before the first one; ``details.pruned_through_hash``
+   is the first record's ``prev_hash``; a valid checkpoint at that boundary was signed at least
+   ``MIN_RETENTION_DAYS`` (183) days before the prune record's ``ts`` (so every removed record was
+   older than that when it was removed); and the prune's ``ts`` is neither in the verifier's future
+   nor later than any checkpoint signed over it (both with ``CLOCK_SKEW``, 10 minutes, of slack).
+5. In the database, records after the latest checkpoint are a warning, unless one of them was
+   appended at least the checkpoint interval (plus the slack) after that checkpoint and is itself
+   older than the interval: the trail signs whenever a checkpoint is due, so that tail means
+   checkpoints were deleted or could not be written, and verification fails. With no checkpoint
+   at all, any record older than the interval fails it.
 The report names the *first* bad sequence number and what is wrong with it.
 
 Export format (``export``, ``verify_export``)
 =============================================
-JSON lines. Line 1 is a header ``{"format": "countersign-audit-export", "version": 1,
-"public_key_pem", "key_id", "exported_at", "since", "until", "first_seq", "last_seq"}``; then one
-record object per line (the members above, ``hash`` included), in ``seq`` order; then the
-checkpoints (objects with a ``signature``). A range export starts at the last signed checkpoint
-at or before its first record (so it may open with a few records older than ``since``), and the
-exporter signs a checkpoint at its last record, so every exported record is covered by a
-signature. An auditor verifies an export with the steps above, using a public key obtained
-*independently* of the export (the header's key is a convenience, not a trust anchor).
+JSON lines. Line 1 is a header ``{"format": "countersign-audit-export", "version": 2,
+"public_key_pem", "key_id", "exported_at", "since", "until", "first_seq", "last_seq", "count",
+"first_hash", "last_hash", "signature"}``; then one record object per line (the members above,
+``hash`` included), in ``seq`` order; then the checkpoints of the current key (objects with a
+``signature``). A range export starts at the last signed checkpoint at or before its first record
+(so it may open with a few records older than ``since``), and the exporter signs a checkpoint at
+its last record, so every exported record is covered by a signature.
+
+The header's ``signature`` is standard base64 of the Ed25519 signature over the bytes
+``b"countersign-audit-export-header/v2\n"`` followed by the canonical form of the header without
+its ``signature`` member. The exporter signs it only after the range verified (otherwise it is
+``null`` and the export fails verification). ``verify_export`` checks the records and checkpoints
+with the steps above (no prune rules: the range may start at any valid checkpoint), then the
+header's signature, then that ``first_seq``, ``last_seq``, ``count``, ``first_hash`` and
+``last_hash`` are exactly the records read: an export cut at a checkpoint, header edited or not,
+fails. What a verified export proves is exactly that range (``VerifyReport.proves``): those
+records, unaltered, as the trail held them when it was exported; ``since``/``until`` say what was
+asked for. Version 1 exports (unsigned headers) are refused. An auditor verifies an export with a
+public key obtained *independently* of the export (the header's key is a convenience, not a trust
+anchor).
 
 Storage
 =======
@@ -107,9 +137,11 @@ Retention
 =========
 ``prune`` never keeps less than ``MIN_RETENTION_DAYS`` (183 days, the EU AI Act's six months for
 automatic logs of high-risk systems); bookkeeping law often asks for years, so configure more.
-It checks the chain, signs a checkpoint at the last record to be removed, moves the pruning mark,
-deletes the records and appends a ``prune`` record saying what went; the remainder stays
-verifiable from that signed checkpoint.
+It checks the chain, picks the latest checkpoint signed before the cutoff (never one signed now:
+the app signs whatever it finds, so only an earlier signature proves what the removed records
+were and how old), moves the pruning mark to it, deletes the records through it and appends a
+``prune`` record stating the boundary (``pruned_through_seq``, ``pruned_through_hash``) and that
+checkpoint (``size``, ``head_hash``, ``key_id``, ``ts``); the remainder stays verifiable from it.
 """
 
 from __future__ import annotations
