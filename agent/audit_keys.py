@@ -67,12 +67,15 @@ def open_audit_trail(settings: Settings, engine: Engine) -> AuditTrail:
     created = False
     if not path.exists():
         existing = _existing_trail(engine, store)
-        if existing is not None:
+        # Another process of a new installation may have made the key (and its first record)
+        # since the look above: a key that exists now is that one.
+        if existing is not None and not path.exists():
             raise AuditKeyError(
                 f"the audit signing key {path} is missing but the audit trail exists ({existing}):"
                 f" restore the key from a backup, or {_ROTATE}"
             )
-        created = create_once(path, generate_signing_secret())
+        if existing is None:
+            created = create_once(path, generate_signing_secret())
     trail = _trail(settings, engine, load_signer(settings), retired_keys(path))
     if created:
         signer = trail.signer
