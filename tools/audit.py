@@ -1075,8 +1075,8 @@ class _ChainCheck:
                 start = first if covered is None else covered + 1
                 if self._require_signed_tail:
                     self.problem(start, f"records {start}..{last} are not covered by a signed checkpoint")
-                elif self._overdue(start, last, covered):
-                    pass
+                elif self._overdue(start, last):
+                    pass  # reported as a problem
                 elif covered is None:
                     warnings.append("no signed checkpoint covers this chain yet")
                 else:
@@ -1100,7 +1100,7 @@ class _ChainCheck:
             warnings=warnings,
         )
 
-    def _overdue(self, start: int, last: int, covered: int | None) -> bool:
+    def _overdue(self, start: int, last: int) -> bool:
         """Records a checkpoint was due for, long enough ago, and none came: a problem, reported."""
         if self._first_due is None or self._interval is None:
             return False
@@ -1213,7 +1213,7 @@ def _prune_mark(details: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _prune_details(details: Any) -> dict[str, Any] | None:
+def _prune_details(details: Any) -> dict[str, Any]:
     return details if isinstance(details, dict) else {}
 
 
