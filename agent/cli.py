@@ -576,8 +576,9 @@ def _report(report: Any, as_json: bool) -> None:
         emit(report.model_dump(mode="json"))
     elif report.ok:
         warnings = "".join(f"\n  warning: {w}" for w in report.warnings)
+        proves = f"\n  proves: {report.proves.sentence()}" if report.proves is not None else ""
         typer.echo(
-            f"audit trail verified: {report.records_checked} records, {report.checkpoints_checked} signed checkpoints{warnings}"
+            f"audit trail verified: {report.records_checked} records, {report.checkpoints_checked} signed checkpoints{proves}{warnings}"
         )
     if not report.ok:
         where = f"first bad record {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
@@ -700,10 +701,52 @@ def audit_verify_export(
 @audit_app.command("public-key")
 def audit_public_key() -> None:
     """The PEM public key that verifies this installation's audit checkpoints (give it to auditors)."""
-    from agent.secrets import audit_signing_key
-    from tools.audit import CheckpointSigner
+    from agent.audit_keys import load_signer
 
-    typer.echo(CheckpointSigner.from_secret(audit_signing_key(settings_or_fail())).public_key_pem().strip())
+    settings = settings_or_fail()
+    typer.echo(guarded(lambda: load_signer(settings)).public_key_pem().strip())
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(
+    by: Annotated[
+        str | None, typer.Option("--by", help="who rotates (recorded); default: your login")
+    ] = None,
+    previous_public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--previous-public-key", help="PEM file of a missing key's public half, if you kept one"
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a new audit signing key as a recorded event (stop every Countersign process first).
+
+    Replaces a key that is missing, too: the trail's records before the rotation then rest on the
+    new key's checkpoint, and `audit verify` says so."""
+    import getpass
+    from pathlib import Path
+
+    from agent.audit_keys import rotate_audit_key
+
+    settings = settings_or_fail()
+    previous = Path(previous_public_key).read_text(encoding="utf-8") if previous_public_key else None
+    actor = by or getpass.getuser()
+    rotated = guarded(lambda: rotate_audit_key(settings, actor=actor, previous_public_key_pem=previous))
+    if as_json:
+        emit(
+            {
+                "key_id": rotated.key_id,
+                "previous_key_id": rotated.previous_key_id,
+                "record_seq": rotated.record_seq,
+                "key_file": str(rotated.key_file),
+            }
+        )
+        return
+    typer.echo(
+        f"new audit signing key {rotated.key_id} in {rotated.key_file} (was {rotated.previous_key_id or 'missing'}),"
+        f" recorded at record {rotated.record_seq}; give auditors its public key: countersign audit public-key"
+    )
 
 
 @audit_app.command("prune")

@@ -36,6 +36,7 @@ from agent.approvals import (
     ProposalStore,
     already_decided,
 )
+from agent.audit_keys import AuditKeyError, placement_warnings
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
@@ -193,6 +194,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DatabaseUnavailable,
     CheckpointDatabaseUnreachable,
     CheckpointUrlError,
+    AuditKeyError,
 )
 
 
@@ -989,6 +991,11 @@ class AgentService:
     def verify_audit(self, *, against_erp: bool = False) -> VerifyReport:
         """Recompute the chain and every signature; optionally check that every ERP write is recorded."""
         report = self.audit.verify()
+        # Said plainly on every verification: where the key and checkpoints are decides who can
+        # rewrite the trail unseen.
+        placement = placement_warnings(self.settings)
+        if placement:
+            report = report.model_copy(update={"warnings": [*report.warnings, *placement]})
         if not report.ok or not against_erp:
             return report
         missing = self.unaudited_commits()
@@ -1270,6 +1277,7 @@ def build_service(
 
     Misconfiguration fails here, at start, with one clear line: an identity that grants a
     wildcard, an admin scope or an approval right; a policy that does not validate."""
+    from agent.audit_keys import open_audit_trail
     from agent.checkpoints import open_checkpointer
     from agent.composition import close_erp, open_app_engine, open_erp
     from agent.logs import configure_structlog
@@ -1279,10 +1287,9 @@ def build_service(
     from agent.pipeline.runner import Pipeline
     from agent.policy import load_policy
     from agent.schema import upgrade_app_database
-    from agent.secrets import audit_signing_key, token_signing_key
+    from agent.secrets import token_signing_key
     from agent.telemetry import configure_tracing
     from agent.users import ROLES
-    from tools.audit import CheckpointSigner, DirectoryCheckpointStore
     from tools.identity import load_identities
     from tools.ratelimit import TokenBucket
     from tools.tokens import SqlJtiStore, TokenIssuer
@@ -1302,13 +1309,11 @@ def build_service(
         raise unavailable("app database", settings.app_database_url, exc) from exc
     store = ProposalStore(engine)
     jti_store = SqlJtiStore(engine)
-    trail = AuditTrail(
-        engine,
-        signer=CheckpointSigner.from_secret(audit_signing_key(settings)),
-        checkpoint_store=DirectoryCheckpointStore(settings.checkpoint_store_dir),
-        checkpoint_every_records=settings.audit_checkpoint_every_records,
-        checkpoint_every_seconds=settings.audit_checkpoint_every_seconds,
-    )
+    try:
+        trail = open_audit_trail(settings, engine)  # refuses a trail whose signing key is missing
+    except AuditKeyError:
+        engine.dispose()
+        raise
     security = AuditSecurityLog(trail)
     checkpointer = open_checkpointer(settings.checkpoint_database_url)
     pacer = WritePacer(engine, writes_per_second=settings.writer_max_writes_per_second)

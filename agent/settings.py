@@ -164,7 +164,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     audit_signing_key: SecretStr | None = Field(
         default=None,
-        description="Ed25519 key signing audit checkpoints (PEM or base64 seed); default: generated once in data_dir/secrets",
+        description="Ed25519 key signing audit checkpoints (PEM or base64 seed) from a secret store; "
+        "unset: the key file (audit_key_file)",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="file holding the audit signing key (read-only for the app is enough): keep it off "
+        "the data directory's disk; made at the first start of a new trail, never remade while a "
+        "trail exists (`countersign audit rotate-key`); default data_dir/secrets/audit_signing_key",
     )
     audit_checkpoint_dir: Path | None = Field(
         default=None,
@@ -305,6 +312,11 @@ class Settings(BaseSettings):
     @property
     def checkpoint_store_dir(self) -> Path:
         return self.audit_checkpoint_dir or self.data_dir / "audit-checkpoints"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit signing key's file (unused when ``audit_signing_key`` is set)."""
+        return self.audit_key_file or self.secrets_dir / "audit_signing_key"
 
 
 def shown(url: str) -> str:

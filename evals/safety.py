@@ -30,9 +30,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.approvals import Proposal
+from agent.audit_keys import audit_key_secret
 from agent.graph import AUTO_APPROVER
 from agent.policy import Approval, Gate, evaluate, load_policy
-from agent.secrets import audit_signing_key, token_signing_key
+from agent.secrets import token_signing_key
 from agent.service import AgentService
 from agent.settings import Settings
 from agent.users import ROLES, load_directory
@@ -210,7 +211,7 @@ def secrets_of(settings: Settings) -> dict[str, list[str]]:
     """The installation's secrets, each as the fragments to look for (whole value, long lines)."""
     values = {
         "token signing key": token_signing_key(settings).get_secret_value(),
-        "audit signing key": audit_signing_key(settings).get_secret_value(),
+        "audit signing key": audit_key_secret(settings).get_secret_value(),
     }
     if settings.openai_api_key is not None:
         values["OPENAI_API_KEY"] = settings.openai_api_key.get_secret_value()

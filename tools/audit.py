@@ -12,9 +12,13 @@ from the database (another directory, bucket or host). Together:
 
 Limits, stated plainly: records appended after the latest checkpoint are protected by the chain
 only, so someone able to write to the database can cut or rewrite that unsigned tail unnoticed
-(that is why checkpoints are also signed by time); and a correctly chained record appended by
-someone who can write to the table looks like any other. The database's own guards (below) stop
-everyone who is not its administrator.
+(that is why checkpoints are also signed by time, and why records a checkpoint was due for and
+still uncovered fail verification); a correctly chained record appended by someone who can write
+to the table looks like any other, and the application signs whatever chain it finds at its next
+checkpoint. A prune, though, must be provable from signatures made before it (below). The
+database's own guards stop everyone who is not its administrator. Whoever holds the signing key
+can re-sign a rewritten chain: keep it where the data's administrators cannot read it, and keep
+copies of the checkpoints where the application cannot rewrite them.
 
 Record format (version 1)
 =========================
@@ -24,7 +28,9 @@ A record is a JSON object with exactly these members::
     ts               string: UTC time "YYYY-MM-DDTHH:MM:SS.ffffff+00:00" (always six fraction
                      digits, always "+00:00"); never decreases from one record to the next
     type             string: read, proposal, decision, token_refused, access_denied,
-                     rate_limited, commit, commit_failed, compensation, policy_change, expiry, prune
+                     rate_limited, commit, commit_failed, compensation, policy_change, expiry, prune,
+                     signing_key (a key made, rotated or replaced: details.change is created,
+                     rotated or replaced_missing; details.key_id and public_key_pem the new key)
     actor            string: who acted (the agent's principal or a person)
     on_behalf_of, tool, proposal_id, thread_id, idempotency_key, fingerprint
                      string or null
@@ -68,26 +74,50 @@ A signed checkpoint is the JSON object ``{"head_hash", "key_id", "signature", "s
 How a chain is verified (``verify_records``)
 ============================================
 1. Every checkpoint's signature must verify with the trusted public key (and carry its key id).
+   Keys retired by a rotation stay trusted for checkpoints below the record that retired them;
+   checkpoints of a key replaced because it was missing are set aside (a warning says so).
 2. Records, in order: ``seq`` goes up by exactly one; each record's ``hash`` is recomputed; each
-   ``prev_hash`` equals the previous record's ``hash``; record 1's ``prev_hash`` is 64 zeros.
+   ``prev_hash`` equals the previous record's ``hash``; record 1's ``prev_hash`` is 64 zeros;
+   ``ts`` never decreases.
 3. Every checkpoint's ``head_hash`` equals the hash of record ``size``; a checkpoint beyond the
    last record means the tail was cut.
 4. A chain that starts after record 1 (pruned, or a partial export) must start right after a
    valid checkpoint: its first record's ``prev_hash`` equals that checkpoint's ``head_hash``. In
-   the database (not in an export), the latest ``prune`` record must also say it removed exactly
-   the records before the first one.
+   the database (not in an export), the latest ``prune`` record must also prove the prune:
+   ``details.pruned_through_seq`` is the record before the first one; ``details.pruned_through_hash``
+   is the first record's ``prev_hash``; a valid checkpoint at that boundary was signed at least
+   ``MIN_RETENTION_DAYS`` (183) days before the prune record's ``ts`` (so every removed record was
+   older than that when it was removed); and the prune's ``ts`` is neither in the verifier's future
+   nor later than any checkpoint signed over it (both with ``CLOCK_SKEW``, 10 minutes, of slack).
+5. In the database, records after the latest checkpoint are a warning, unless one of them was
+   appended at least the checkpoint interval (plus the slack) after that checkpoint and is itself
+   older than the interval: the trail signs whenever a checkpoint is due, so that tail means
+   checkpoints were deleted or could not be written, and verification fails. With no checkpoint
+   at all, any record older than the interval fails it.
 The report names the *first* bad sequence number and what is wrong with it.
 
 Export format (``export``, ``verify_export``)
 =============================================
-JSON lines. Line 1 is a header ``{"format": "countersign-audit-export", "version": 1,
-"public_key_pem", "key_id", "exported_at", "since", "until", "first_seq", "last_seq"}``; then one
-record object per line (the members above, ``hash`` included), in ``seq`` order; then the
-checkpoints (objects with a ``signature``). A range export starts at the last signed checkpoint
-at or before its first record (so it may open with a few records older than ``since``), and the
-exporter signs a checkpoint at its last record, so every exported record is covered by a
-signature. An auditor verifies an export with the steps above, using a public key obtained
-*independently* of the export (the header's key is a convenience, not a trust anchor).
+JSON lines. Line 1 is a header ``{"format": "countersign-audit-export", "version": 2,
+"public_key_pem", "key_id", "exported_at", "since", "until", "first_seq", "last_seq", "count",
+"first_hash", "last_hash", "signature"}``; then one record object per line (the members above,
+``hash`` included), in ``seq`` order; then the checkpoints of the current key (objects with a
+``signature``). A range export starts at the last signed checkpoint at or before its first record
+(so it may open with a few records older than ``since``), and the exporter signs a checkpoint at
+its last record, so every exported record is covered by a signature.
+
+The header's ``signature`` is standard base64 of the Ed25519 signature over the bytes
+``b"countersign-audit-export-header/v2\n"`` followed by the canonical form of the header without
+its ``signature`` member. The exporter signs it only after the range verified (otherwise it is
+``null`` and the export fails verification). ``verify_export`` checks the records and checkpoints
+with the steps above (no prune rules: the range may start at any valid checkpoint), then the
+header's signature, then that ``first_seq``, ``last_seq``, ``count``, ``first_hash`` and
+``last_hash`` are exactly the records read: an export cut at a checkpoint, header edited or not,
+fails. What a verified export proves is exactly that range (``VerifyReport.proves``): those
+records, unaltered, as the trail held them when it was exported; ``since``/``until`` say what was
+asked for. Version 1 exports (unsigned headers) are refused. An auditor verifies an export with a
+public key obtained *independently* of the export (the header's key is a convenience, not a trust
+anchor).
 
 Storage
 =======
@@ -107,9 +137,11 @@ Retention
 =========
 ``prune`` never keeps less than ``MIN_RETENTION_DAYS`` (183 days, the EU AI Act's six months for
 automatic logs of high-risk systems); bookkeeping law often asks for years, so configure more.
-It checks the chain, signs a checkpoint at the last record to be removed, moves the pruning mark,
-deletes the records and appends a ``prune`` record saying what went; the remainder stays
-verifiable from that signed checkpoint.
+It checks the chain, picks the latest checkpoint signed before the cutoff (never one signed now:
+the app signs whatever it finds, so only an earlier signature proves what the removed records
+were and how old), moves the pruning mark to it, deletes the records through it and appends a
+``prune`` record stating the boundary (``pruned_through_seq``, ``pruned_through_hash``) and that
+checkpoint (``size``, ``head_hash``, ``key_id``, ``ts``); the remainder stays verifiable from it.
 """
 
 from __future__ import annotations
@@ -154,6 +186,7 @@ from sqlalchemy import (
 __all__ = [
     "EVENT_TYPES",
     "EXPORT_FORMAT",
+    "EXPORT_VERSION",
     "FORMAT_VERSION",
     "GENESIS_HASH",
     "MIN_RETENTION_DAYS",
@@ -168,8 +201,11 @@ __all__ = [
     "DirectoryCheckpointStore",
     "EventType",
     "InMemoryCheckpointStore",
+    "KeyRing",
+    "ProvenRange",
     "PruneReport",
     "RetentionError",
+    "RetiredKey",
     "SignedCheckpoint",
     "VerifyReport",
     "canonical_json",
@@ -194,6 +230,7 @@ EventType = Literal[
     "policy_change",
     "expiry",
     "prune",
+    "signing_key",
 ]
 EVENT_TYPES: Final[frozenset[str]] = frozenset(get_args(EventType))
 
@@ -201,6 +238,10 @@ GENESIS_HASH: Final = "0" * 64
 MIN_RETENTION_DAYS: Final = 183
 EXPORT_FORMAT: Final = "countersign-audit-export"
 FORMAT_VERSION: Final = 1
+EXPORT_VERSION: Final = 2
+# Two processes' clocks may disagree a little; a record time this far ahead of a signature over it,
+# or of the verifier's clock, is still taken as honest. Far below anything a prune could gain.
+CLOCK_SKEW: Final = timedelta(minutes=10)
 RECORD_FIELDS: Final[tuple[str, ...]] = (
     "seq",
     "ts",
@@ -222,6 +263,7 @@ RECORD_FIELDS: Final[tuple[str, ...]] = (
 _RECORD_KEYS: Final = frozenset(RECORD_FIELDS)
 # Domain separation: a signature made for a checkpoint can never be passed off as one over other data.
 _CHECKPOINT_CONTEXT: Final = b"countersign-audit-checkpoint/v1\n"
+_EXPORT_CONTEXT: Final = b"countersign-audit-export-header/v2\n"
 _MAX_SAFE_INT: Final = 2**53 - 1
 _HEX64: Final = r"^[0-9a-f]{64}$"
 _FETCH_BATCH: Final = 2000
@@ -561,6 +603,19 @@ class CheckpointVerifier:
             return "signature invalid"
         return None
 
+    def export_header_problem(self, header: Mapping[str, Any]) -> str | None:
+        """None if an export header is signed by this key and unchanged since, else what is wrong."""
+        signature = header.get("signature")
+        if not isinstance(signature, str) or not signature:
+            return "the header is not signed (its exporter found a trail that does not verify)"
+        if header.get("key_id") != self.key_id:
+            return f"the header is signed by key {header.get('key_id')}, not the trusted key {self.key_id}"
+        try:
+            self._key.verify(base64.b64decode(signature, validate=True), _export_header_payload(header))
+        except (InvalidSignature, binascii.Error, ValueError):
+            return "the header's signature does not match it (it was edited, or signed by another key)"
+        return None
+
 
 class CheckpointSigner:
     """Signs checkpoints with an Ed25519 private key held as a secret (never printed)."""
@@ -613,6 +668,72 @@ class CheckpointSigner:
         return SignedCheckpoint(
             size=size, head_hash=head_hash, ts=ts, key_id=self.key_id, signature=signature
         )
+
+    def sign_export_header(self, header: Mapping[str, Any]) -> str:
+        """The signature of an export header (every member but ``signature``)."""
+        return base64.b64encode(self._key.sign(_export_header_payload(header))).decode("ascii")
+
+
+def _export_header_payload(header: Mapping[str, Any]) -> bytes:
+    body = canonical_json({k: v for k, v in header.items() if k != "signature"})
+    return _EXPORT_CONTEXT + body.encode("utf-8")
+
+
+class RetiredKey(BaseModel):
+    """A signing key replaced by ``countersign audit rotate-key`` at record ``retired_at_seq``.
+
+    Its checkpoints stay trusted below that record. A key replaced because it was missing has no
+    public key on file (``public_key_pem`` None): its checkpoints cannot be checked, and whoever
+    took the key could have signed anything with it, so they are set aside, not trusted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_id: str | None
+    public_key_pem: str | None
+    retired_at_seq: int = Field(ge=1)
+
+
+class KeyRing:
+    """The keys a verification trusts: the current one, and retired ones below their retirement."""
+
+    def __init__(self, current: CheckpointVerifier, retired: Iterable[RetiredKey] = ()) -> None:
+        self.current = current
+        self.key_id = current.key_id
+        self._retired: dict[str, tuple[CheckpointVerifier | None, int]] = {}
+        self._lost: list[RetiredKey] = []
+        for key in retired:
+            if key.public_key_pem is None:
+                self._lost.append(key)
+                if key.key_id is not None:
+                    self._retired[key.key_id] = (None, key.retired_at_seq)
+            else:
+                verifier = CheckpointVerifier(key.public_key_pem)
+                self._retired[verifier.key_id] = (verifier, key.retired_at_seq)
+        self.set_aside = 0
+
+    def unverifiable(self, checkpoint: SignedCheckpoint) -> bool:
+        """A checkpoint of a key replaced because it was missing: neither trusted nor a problem."""
+        entry = self._retired.get(checkpoint.key_id)
+        return entry is not None and entry[0] is None and checkpoint.size < entry[1]
+
+    def problem(self, checkpoint: SignedCheckpoint) -> str | None:
+        entry = self._retired.get(checkpoint.key_id)
+        if checkpoint.key_id == self.key_id or entry is None:
+            return self.current.problem(checkpoint)
+        verifier, retired_at = entry
+        if verifier is None or checkpoint.size >= retired_at:
+            return f"signed by key {checkpoint.key_id} after it was retired at record {retired_at}"
+        return verifier.problem(checkpoint)
+
+    def warnings(self) -> list[str]:
+        return [
+            f"key {key.key_id or '(unknown)'} was replaced at record {key.retired_at_seq} because it was"
+            f" missing: its checkpoints were set aside unchecked, so records before {key.retired_at_seq}"
+            " rest on the new key's checkpoint signed at the replacement; compare them with copies of"
+            " older checkpoints or exports"
+            for key in self._lost
+        ]
 
 
 # ---- checkpoint stores --------------------------------------------------------------------------
@@ -728,6 +849,32 @@ class DirectoryCheckpointStore:
 # ---- verification -------------------------------------------------------------------------------
 
 
+class ProvenRange(BaseModel):
+    """Exactly which records a verification vouches for (an export: as its signed header says)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    first_seq: int | None
+    last_seq: int | None
+    count: int
+    first_ts: str | None = None
+    last_ts: str | None = None
+    first_hash: str | None = None
+    last_hash: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def sentence(self) -> str:
+        if self.first_seq is None:
+            return "no records"
+        span = f"records {self.first_seq}..{self.last_seq} ({self.count})"
+        if self.first_ts and self.last_ts:
+            span += f", {self.first_ts} to {self.last_ts}"
+        asked = [f"since {self.since}" if self.since else "", f"until {self.until}" if self.until else ""]
+        wanted = " ".join(part for part in asked if part)
+        return f"{span}, last hash {self.last_hash}" + (f"; exported for {wanted}" if wanted else "")
+
+
 class VerifyReport(BaseModel):
     """The outcome of a verification: on failure, the first bad sequence number and what is wrong."""
 
@@ -739,52 +886,88 @@ class VerifyReport(BaseModel):
     first_bad_seq: int | None = None
     problem: str = ""
     warnings: list[str] = Field(default_factory=list)
+    proves: ProvenRange | None = None
+
+
+@dataclass(slots=True)
+class _Prune:
+    seq: int
+    ts: str
+    details: dict[str, Any]
 
 
 class _ChainCheck:
     """The verification state machine shared by the database, record and export paths.
 
-    Records are fed in order; checkpoints are either known up front (then only the hashes at
-    checkpoint sizes are kept) or arrive after the records, as in an export (then every hash is
-    kept, 32 bytes a record). Every problem found is kept with its sequence number and the
+    Records are fed in order; checkpoints are either known up front (then only the hashes and
+    times at checkpoint sizes are kept) or arrive after the records, as in an export (then every
+    hash is kept, 32 bytes a record). Every problem found is kept with its sequence number and the
     smallest one is reported, so the report names the first bad place whatever found it.
+
+    ``checkpoint_interval`` (database only): the trail signs a checkpoint whenever one is due, so
+    records left uncovered although one was due, and older than the interval, mean checkpoints
+    were deleted (or could not be written).
     """
 
     def __init__(
         self,
-        verifier: CheckpointVerifier,
+        keys: KeyRing,
         checkpoints: Iterable[SignedCheckpoint] | None,
         *,
         anchored_start_ok: bool,
         require_signed_tail: bool,
+        now: datetime | None = None,
+        checkpoint_interval: timedelta | None = None,
     ) -> None:
-        self._verifier = verifier
+        self._keys = keys
         self._anchored_start_ok = anchored_start_ok
         self._require_signed_tail = require_signed_tail
         self._problems: list[tuple[int, str]] = []
-        self._valid: dict[int, list[str]] = {}
+        self._valid: dict[int, list[tuple[str, datetime]]] = {}
         self._checkpoints_checked = 0
         self._deferred = checkpoints is None
         self._all_hashes = bytearray()
         self._hash_at: dict[int, str] = {}
+        self._now = now or _utcnow()
+        self._interval = checkpoint_interval
+        self._latest_size = -1
+        self._due_after: str | None = None
+        self._first_due: tuple[int, str] | None = None
         self.records_checked = 0
         self.first_seq: int | None = None
         self.first_prev = GENESIS_HASH
+        self.first_hash = GENESIS_HASH
+        self.first_ts: str | None = None
         self.last_seq = 0
         self.last_hash = GENESIS_HASH
-        self.last_prune_through: int | None = None
+        self.last_ts = ""
+        self.last_prune: _Prune | None = None
         self.stopped = False
         if checkpoints is not None:
             self.add_checkpoints(checkpoints)
+            if checkpoint_interval is not None:
+                self._plan_due(checkpoint_interval)
 
     def add_checkpoints(self, checkpoints: Iterable[SignedCheckpoint]) -> None:
         for checkpoint in checkpoints:
+            if self._keys.unverifiable(checkpoint):
+                self._keys.set_aside += 1
+                continue
             self._checkpoints_checked += 1
-            why = self._verifier.problem(checkpoint)
+            why = self._keys.problem(checkpoint)
             if why is not None:
                 self.problem(checkpoint.size, f"checkpoint at {checkpoint.size}: {why}")
             else:
-                self._valid.setdefault(checkpoint.size, []).append(checkpoint.head_hash)
+                self._valid.setdefault(checkpoint.size, []).append((checkpoint.head_hash, checkpoint.ts))
+
+    def _plan_due(self, interval: timedelta) -> None:
+        # The latest signed checkpoint, and from when on a record after it should have had one.
+        if not self._valid:
+            self._due_after = ""
+            return
+        self._latest_size = max(self._valid)
+        signed = max(ts for _, ts in self._valid[self._latest_size])
+        self._due_after = format_ts(signed + interval + CLOCK_SKEW)
 
     def problem(self, seq: int, text: str) -> None:
         self._problems.append((seq, text))
@@ -799,7 +982,13 @@ class _ChainCheck:
         return self.last_seq + 1 if self.first_seq is not None else 1
 
     def feed(
-        self, seq: int, prev_hash: str, stored_hash: str, computed_hash: str, prune_through: int | None
+        self,
+        seq: int,
+        ts: str,
+        prev_hash: str,
+        stored_hash: str,
+        computed_hash: str,
+        prune: dict[str, Any] | None,
     ) -> bool:
         """Check one record; False (and stop) at the first problem."""
         self.records_checked += 1
@@ -808,6 +997,8 @@ class _ChainCheck:
                 return self.stop(1, f"record {seq}: sequence numbers start at 1")
             self.first_seq = seq
             self.first_prev = prev_hash
+            self.first_hash = stored_hash
+            self.first_ts = ts
         elif seq != self.last_seq + 1:
             expected = self.last_seq + 1
             if seq > expected:
@@ -824,14 +1015,24 @@ class _ChainCheck:
             return self.stop(1, "record 1: prev_hash is not the genesis value (64 zeros)")
         if seq != self.first_seq and prev_hash != self.last_hash:
             return self.stop(seq, f"record {seq}: prev_hash does not link to record {seq - 1}")
+        if ts < self.last_ts:
+            return self.stop(seq, f"record {seq}: its time {ts} is before record {seq - 1}'s")
         self.last_seq = seq
         self.last_hash = stored_hash
+        self.last_ts = ts
         if self._deferred:
             self._all_hashes += bytes.fromhex(stored_hash)
         elif seq in self._valid:
             self._hash_at[seq] = stored_hash
-        if prune_through is not None:
-            self.last_prune_through = prune_through
+        if (
+            self._due_after is not None
+            and self._first_due is None
+            and seq > self._latest_size
+            and ts >= self._due_after
+        ):
+            self._first_due = (seq, ts)
+        if prune is not None:
+            self.last_prune = _Prune(seq, ts, prune)
         return True
 
     def _hash_of(self, seq: int) -> str:
@@ -843,6 +1044,19 @@ class _ChainCheck:
             return self._all_hashes[offset : offset + 32].hex()
         return self._hash_at[seq]
 
+    def proven(self) -> ProvenRange:
+        if self.first_seq is None:
+            return ProvenRange(first_seq=None, last_seq=None, count=0)
+        return ProvenRange(
+            first_seq=self.first_seq,
+            last_seq=self.last_seq,
+            count=self.records_checked,
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            first_hash=self.first_hash,
+            last_hash=self.last_hash,
+        )
+
     def report(self) -> VerifyReport:
         warnings: list[str] = []
         first, last = self.first_seq, self.last_seq
@@ -850,7 +1064,7 @@ class _ChainCheck:
             beyond = [size for size in self._valid if size > 0]
             if beyond and not self.stopped:
                 self.problem(1, f"chain ends at 0 but checkpoint {max(beyond)} was signed")
-            if any(head != GENESIS_HASH for head in self._valid.get(0, [])):
+            if any(head != GENESIS_HASH for head, _ in self._valid.get(0, [])):
                 self.problem(0, "checkpoint at 0: head_hash is not the genesis value")
         else:
             self._compare_checkpoints(first, last)
@@ -861,16 +1075,20 @@ class _ChainCheck:
                 start = first if covered is None else covered + 1
                 if self._require_signed_tail:
                     self.problem(start, f"records {start}..{last} are not covered by a signed checkpoint")
+                elif self._overdue(start, last):
+                    pass  # reported as a problem
                 elif covered is None:
                     warnings.append("no signed checkpoint covers this chain yet")
                 else:
                     warnings.append(f"records {start}..{last} are not yet covered by a signed checkpoint")
+        warnings.extend(self._keys.warnings())
         if not self._problems:
             return VerifyReport(
                 ok=True,
                 records_checked=self.records_checked,
                 checkpoints_checked=self._checkpoints_checked,
                 warnings=warnings,
+                proves=self.proven(),
             )
         seq, text_ = min(self._problems, key=lambda item: item[0])
         return VerifyReport(
@@ -882,16 +1100,35 @@ class _ChainCheck:
             warnings=warnings,
         )
 
+    def _overdue(self, start: int, last: int) -> bool:
+        """Records a checkpoint was due for, long enough ago, and none came: a problem, reported."""
+        if self._first_due is None or self._interval is None:
+            return False
+        seq, ts = self._first_due
+        if ts > format_ts(self._now - self._interval):
+            return False  # a checkpoint due so recently may still be being signed
+        seconds = f"{self._interval.total_seconds():g} s"
+        if self._latest_size < 0:
+            why = f"record {seq} is older than the checkpoint interval ({seconds})"
+        else:
+            why = f"one was due by record {seq} ({seconds} after the checkpoint at {self._latest_size})"
+        self.problem(
+            seq,
+            f"records {start}..{last} are not covered by a signed checkpoint although {why}:"
+            " checkpoints were deleted or could not be written",
+        )
+        return True
+
     def _compare_checkpoints(self, first: int, last: int) -> None:
         beyond: list[int] = []
-        for size, heads in self._valid.items():
+        for size, signed in self._valid.items():
             if size < first - 1:
                 continue  # covers records pruned away (or before a partial export): nothing to compare
             if size > last:
                 beyond.append(size)
                 continue
             actual = self._hash_of(size)
-            if any(head != actual for head in heads):
+            if any(head != actual for head, _ in signed):
                 if size == first - 1:
                     self.problem(
                         first, f"record {first}: prev_hash does not match the signed checkpoint at {size}"
@@ -912,19 +1149,72 @@ class _ChainCheck:
             return
         if self._anchored_start_ok or self.stopped:
             return
-        if self.last_prune_through is None:
+        prune = self.last_prune
+        through = None if prune is None else _prune_mark(prune.details)
+        if prune is None or through is None:
             self.problem(first, f"records 1..{first - 1} are missing and no prune record accounts for them")
-        elif self.last_prune_through != first - 1:
+        elif through != first - 1:
             self.problem(
                 first,
                 f"records 1..{first - 1} are missing but the last prune record removed records through"
-                f" {self.last_prune_through}",
+                f" {through}",
+            )
+        else:
+            self._check_prune(first, prune)
+
+    def _check_prune(self, first: int, prune: _Prune) -> None:
+        """A prune is provable: it states its boundary hash, and a checkpoint signed at least
+        ``MIN_RETENTION_DAYS`` before the prune covers that boundary, so every removed record
+        was older than that when it was removed."""
+        boundary = first - 1
+        stated = prune.details.get("pruned_through_hash")
+        where = f"record {prune.seq} (prune)"
+        # The prune's own time is what the age is measured from, so it may not be moved forward:
+        # not beyond the verifier's clock, nor beyond a signature made over it.
+        if prune.ts > format_ts(self._now + CLOCK_SKEW):
+            self.problem(prune.seq, f"record {prune.seq}: its time {prune.ts} is in the future")
+            return
+        over = [ts for size, signed in self._valid.items() if size >= prune.seq for _, ts in signed]
+        if over and prune.ts > format_ts(min(over) + CLOCK_SKEW):
+            self.problem(
+                prune.seq,
+                f"record {prune.seq}: its time {prune.ts} is after a checkpoint over it was signed"
+                f" ({format_ts(min(over))})",
+            )
+            return
+        if not isinstance(stated, str):
+            self.problem(first, f"{where} does not state the boundary hash of record {boundary}")
+            return
+        if stated != self.first_prev:
+            self.problem(
+                first,
+                f"{where} states boundary hash {stated[:12]}… for record {boundary}, but record {first}"
+                f" links to {self.first_prev[:12]}…",
+            )
+            return
+        signed = [ts for head, ts in self._valid[boundary] if head == stated]
+        if not signed:
+            return  # the mismatch with the checkpoint is reported by _compare_checkpoints
+        earliest = min(signed)
+        latest_allowed = datetime.fromisoformat(prune.ts) - timedelta(days=MIN_RETENTION_DAYS)
+        if earliest > latest_allowed:
+            days = (datetime.fromisoformat(prune.ts) - earliest).days
+            before = f"{days} days before it" if earliest <= datetime.fromisoformat(prune.ts) else "after it"
+            self.problem(
+                first,
+                f"{where} removed records 1..{boundary}, but the checkpoint covering record {boundary}"
+                f" was signed {before}: a prune may only remove records signed as older than"
+                f" {MIN_RETENTION_DAYS} days",
             )
 
 
 def _prune_mark(details: Any) -> int | None:
     value = details.get("pruned_through_seq") if isinstance(details, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _prune_details(details: Any) -> dict[str, Any]:
+    return details if isinstance(details, dict) else {}
 
 
 def _feed_rows(rows: Iterable[Sequence[Any]], check: _ChainCheck) -> None:
@@ -934,44 +1224,64 @@ def _feed_rows(rows: Iterable[Sequence[Any]], check: _ChainCheck) -> None:
         seq = row[0]
         try:
             computed = _sha256_hex(_canonical_text(*row))
-            prune = _prune_mark(json.loads(row[13])) if row[2] == "prune" else None
+            prune = _prune_details(json.loads(row[13])) if row[2] == "prune" else None
         except (TypeError, ValueError) as exc:
             check.stop(check.expected_seq, f"record {seq}: unreadable ({exc})")
             return
-        if not feed(seq, row[14], row[15], computed, prune):
+        if not feed(seq, row[1], row[14], row[15], computed, prune):
             return
+
+
+def _ring(keys: CheckpointVerifier | KeyRing) -> KeyRing:
+    return keys if isinstance(keys, KeyRing) else KeyRing(keys)
 
 
 def verify_records(
     records: Iterable[AuditRecord],
     checkpoints: Iterable[SignedCheckpoint],
-    verifier: CheckpointVerifier,
+    verifier: CheckpointVerifier | KeyRing,
     *,
     partial: bool = False,
     require_signed_tail: bool = False,
+    now: datetime | None = None,
+    checkpoint_interval: timedelta | None = None,
 ) -> VerifyReport:
     """Verify a chain of records against signed checkpoints (see the module docstring).
 
     ``partial``: the records are a range that may start at any validly signed checkpoint (an
     export); otherwise a chain that starts after record 1 must also carry the prune record that
     removed the rest. ``require_signed_tail``: records after the last checkpoint are a problem
-    rather than a warning.
+    rather than a warning. ``checkpoint_interval``: records a checkpoint was due for longer ago
+    than this, left uncovered, are a problem (checkpoints deleted).
     """
     check = _ChainCheck(
-        verifier, list(checkpoints), anchored_start_ok=partial, require_signed_tail=require_signed_tail
+        _ring(verifier),
+        list(checkpoints),
+        anchored_start_ok=partial,
+        require_signed_tail=require_signed_tail,
+        now=now,
+        checkpoint_interval=checkpoint_interval,
     )
     for record in records:
-        prune = _prune_mark(record.details) if record.type == "prune" else None
-        if not check.feed(record.seq, record.prev_hash, record.hash, record.compute_hash(), prune):
+        prune = _prune_details(record.details) if record.type == "prune" else None
+        if not check.feed(
+            record.seq, format_ts(record.ts), record.prev_hash, record.hash, record.compute_hash(), prune
+        ):
             break
     return check.report()
 
 
-def verify_export(lines: Iterable[str], trusted_public_key_pem: str | None = None) -> VerifyReport:
+_HEADER_CLAIMS: Final = ("first_seq", "last_seq", "count", "first_hash", "last_hash")
+
+
+def verify_export(
+    lines: Iterable[str], trusted_public_key_pem: str | None = None, *, now: datetime | None = None
+) -> VerifyReport:
     """Verify an export (JSON lines from ``AuditTrail.export``) on its own, as an auditor would.
 
     Pass the public key you trust; without one the header's key is used and the report warns
-    that the export vouched for itself.
+    that the export vouched for itself. The header is signed: an export cut at a checkpoint, with
+    its header edited to match, fails. ``proves`` says exactly which records the export vouches for.
     """
     iterator = iter(lines)
     header_line = next(iterator, None)
@@ -987,8 +1297,11 @@ def verify_export(lines: Iterable[str], trusted_public_key_pem: str | None = Non
         return refused("line 1: the header is not JSON")
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         return refused(f"line 1: not a {EXPORT_FORMAT} header")
-    if header.get("version") != FORMAT_VERSION:
-        return refused(f"line 1: export version {header.get('version')!r} is not {FORMAT_VERSION}")
+    if header.get("version") != EXPORT_VERSION:
+        return refused(
+            f"line 1: export version {header.get('version')!r} is not {EXPORT_VERSION}; its header is not"
+            " signed, so a cut export cannot be told from a whole one: export the range again"
+        )
     pem = trusted_public_key_pem or header.get("public_key_pem")
     if not isinstance(pem, str):
         return refused("line 1: no public key to verify the checkpoints with")
@@ -997,7 +1310,7 @@ def verify_export(lines: Iterable[str], trusted_public_key_pem: str | None = Non
     except ValueError as exc:
         return refused(f"public key: {exc}")
 
-    check = _ChainCheck(verifier, None, anchored_start_ok=True, require_signed_tail=True)
+    check = _ChainCheck(KeyRing(verifier), None, anchored_start_ok=True, require_signed_tail=True, now=now)
     checkpoints: list[SignedCheckpoint] = []
     for number, raw in enumerate(iterator, start=2):
         line = raw.strip()
@@ -1027,14 +1340,15 @@ def verify_export(lines: Iterable[str], trusted_public_key_pem: str | None = Non
         if not isinstance(seq, int) or isinstance(seq, bool) or set(item) != _RECORD_KEYS:
             check.stop(check.expected_seq, f"line {number}: not a well-formed record")
             continue
-        stored, prev = item.pop("hash"), item.get("prev_hash")
+        stored, prev, ts = item.pop("hash"), item.get("prev_hash"), item.get("ts")
         try:
             computed = _sha256_hex(canonical_json(item))
         except ValueError:
             computed = ""
-        prune = _prune_mark(item.get("details")) if item.get("type") == "prune" else None
+        prune = _prune_details(item.get("details")) if item.get("type") == "prune" else None
         check.feed(
             seq,
+            ts if isinstance(ts, str) else "",
             prev if isinstance(prev, str) else "",
             stored if isinstance(stored, str) else "",
             computed,
@@ -1042,25 +1356,32 @@ def verify_export(lines: Iterable[str], trusted_public_key_pem: str | None = Non
         )
     check.add_checkpoints(checkpoints)
     report = check.report()
-    extra: list[str] = []
-    if report.ok and check.first_seq is not None:
-        # The header is not signed, but a deleted first or last line should not pass silently either.
-        claimed = (header.get("first_seq"), header.get("last_seq"))
-        if claimed != (check.first_seq, check.last_seq):
-            return report.model_copy(
-                update={
-                    "ok": False,
-                    "first_bad_seq": check.first_seq,
-                    "problem": f"records {check.first_seq}..{check.last_seq} do not match the header's"
-                    f" {claimed[0]}..{claimed[1]}",
-                }
+    if not report.ok:
+        return report
+    # The records and checkpoints hold; now the signed header must say exactly what they are.
+    why = verifier.export_header_problem(header)
+    if why is None:
+        proven = check.proven()
+        held = {name: getattr(proven, name) for name in _HEADER_CLAIMS}
+        claimed = {name: header.get(name) for name in _HEADER_CLAIMS}
+        if claimed != held:
+            why = (
+                f"the header says records {claimed['first_seq']}..{claimed['last_seq']}"
+                f" ({claimed['count']}), but the export holds records {held['first_seq']}..{held['last_seq']}"
+                f" ({held['count']})"
             )
+    if why is not None:
+        return report.model_copy(
+            update={"ok": False, "first_bad_seq": None, "problem": f"line 1: {why}", "proves": None}
+        )
+    proves = check.proven().model_copy(update={"since": header.get("since"), "until": header.get("until")})
+    extra: list[str] = []
     if trusted_public_key_pem is None:
         extra.append(
             f"the public key came from the export itself (key id {verifier.key_id}):"
             " compare it with the key you trust"
         )
-    return report.model_copy(update={"warnings": [*report.warnings, *extra]}) if extra else report
+    return report.model_copy(update={"warnings": [*report.warnings, *extra], "proves": proves})
 
 
 # ---- the trail ----------------------------------------------------------------------------------
@@ -1206,6 +1527,7 @@ class AuditTrail:
         checkpoint_every_records: int = 1000,
         checkpoint_every_seconds: float = 300,
         clock: Callable[[], datetime] = _utcnow,
+        retired_keys: Iterable[RetiredKey] = (),
     ) -> None:
         if checkpoint_every_records < 1:
             raise ValueError("checkpoint_every_records must be at least 1")
@@ -1217,6 +1539,7 @@ class AuditTrail:
         self._engine = engine
         self._sqlite = dialect == "sqlite"
         self._signer = signer
+        self._retired = tuple(retired_keys)
         self._store = checkpoint_store
         self._every_records = checkpoint_every_records
         self._every = timedelta(seconds=checkpoint_every_seconds)
@@ -1232,6 +1555,10 @@ class AuditTrail:
     @property
     def checkpoint_store(self) -> CheckpointStore:
         return self._store
+
+    def keys(self) -> KeyRing:
+        """The keys this trail's checkpoints are verified with: the signer's and the retired ones."""
+        return KeyRing(self._signer.verifier(), self._retired)
 
     # -- writing --
 
@@ -1517,7 +1844,7 @@ class AuditTrail:
 
     def verify(self, *, public_key_pem: str | None = None) -> VerifyReport:
         """Recompute the whole chain and check it against every signed checkpoint."""
-        verifier = CheckpointVerifier(public_key_pem) if public_key_pem else self._signer.verifier()
+        keys = KeyRing(CheckpointVerifier(public_key_pem)) if public_key_pem else self.keys()
         try:
             # Checkpoints first: each covers a committed record, so the later read of the rows
             # contains it (the other order could see a checkpoint beyond the rows read).
@@ -1526,7 +1853,14 @@ class AuditTrail:
             return VerifyReport(
                 ok=False, records_checked=0, checkpoints_checked=0, problem=f"checkpoint store: {exc}"
             )
-        check = _ChainCheck(verifier, checkpoints, anchored_start_ok=False, require_signed_tail=False)
+        check = _ChainCheck(
+            keys,
+            checkpoints,
+            anchored_start_ok=False,
+            require_signed_tail=False,
+            now=self._clock(),
+            checkpoint_interval=self._every,
+        )
         _feed_rows(self._iter_rows(f"{_SELECT} ORDER BY seq"), check)
         return check.report()
 
@@ -1546,7 +1880,7 @@ class AuditTrail:
         retained = self._first_row("SELECT MIN(seq) FROM audit_records")
         header: dict[str, Any] = {
             "format": EXPORT_FORMAT,
-            "version": FORMAT_VERSION,
+            "version": EXPORT_VERSION,
             "public_key_pem": self._signer.public_key_pem(),
             "key_id": self._signer.key_id,
             "exported_at": format_ts(self._clock()),
@@ -1554,8 +1888,12 @@ class AuditTrail:
             "until": None if until is None else format_ts(until),
             "first_seq": None,
             "last_seq": None,
+            "count": 0,
+            "first_hash": None,
+            "last_hash": None,
         }
         if bounds is None or bounds[0] is None or retained is None:
+            header["signature"] = self._signer.sign_export_header(header)
             yield canonical_json(header)
             return
         low, high, first_retained = int(bounds[0]), int(bounds[1]), int(retained[0])
@@ -1569,17 +1907,26 @@ class AuditTrail:
         start = max(anchors) + 1 if anchors else first_retained
         rows_sql = f"{_SELECT} WHERE seq >= :start AND seq <= :high ORDER BY seq"
         window = {"start": start, "high": high}
-        covering = [cp for cp in checkpoints if start - 1 <= cp.size <= high]
-        if not any(cp.size == high and verifier.problem(cp) is None for cp in covering):
-            # Seal the range's end with a signature, but only over a range that checks out: a
-            # signature must never vouch for records that were tampered with.
-            check = _ChainCheck(verifier, covering, anchored_start_ok=True, require_signed_tail=False)
-            _feed_rows(self._iter_rows(rows_sql, window), check)
-            if check.report().ok and check.last_seq == high:
+        # An auditor trusts one key: checkpoints of retired keys stay out of the export.
+        covering = [
+            cp for cp in checkpoints if start - 1 <= cp.size <= high and cp.key_id == self._signer.key_id
+        ]
+        # The range is checked before anything is signed: a signature (the seal at its end, the
+        # header) must never vouch for records that were tampered with.
+        check = _ChainCheck(
+            KeyRing(verifier), covering, anchored_start_ok=True, require_signed_tail=False, now=self._clock()
+        )
+        _feed_rows(self._iter_rows(rows_sql, window), check)
+        header.update(first_seq=start, last_seq=high, count=high - start + 1)
+        if check.report().ok and check.last_seq == high:
+            if not any(cp.size == high and verifier.problem(cp) is None for cp in covering):
                 covering.append(self._sign_and_store(high, check.last_hash))
-            else:
-                log.warning("audit export of %d..%d does not verify; exported unsealed", start, high)
-        header["first_seq"], header["last_seq"] = start, high
+            proven = check.proven()
+            header.update(count=proven.count, first_hash=proven.first_hash, last_hash=proven.last_hash)
+            header["signature"] = self._signer.sign_export_header(header)
+        else:
+            log.warning("audit export of %d..%d does not verify; exported unsealed and unsigned", start, high)
+            header["signature"] = None
         yield canonical_json(header)
         for row in self._iter_rows(rows_sql, window):
             canonical = _canonical_text(*row)
@@ -1614,17 +1961,22 @@ class AuditTrail:
             raise AuditIntegrityError(f"the trail does not verify, so nothing is pruned: {report.problem}")
         control = self._first_row(_CONTROL_SQL)
         already = int(control[0]) if control is not None else 0
-        cut = self._first_row(
-            "SELECT seq, hash FROM audit_records WHERE ts < :cutoff ORDER BY seq DESC LIMIT 1",
-            {"cutoff": format_ts(cutoff)},
-        )
-        if cut is None or int(cut[0]) <= already:
+        head = self._read_head()
+        # The boundary is the latest checkpoint signed before the cutoff (so at least the minimum
+        # retention before now), never one signed now: a prune must be provable from signatures
+        # made before it, as ``verify`` checks, or a prune forged with SQL would look the same.
+        keys = self.keys()
+        boundaries = [
+            cp
+            for cp in self._store.all()
+            if already < cp.size <= head.seq and cp.ts < cutoff and keys.problem(cp) is None
+        ]
+        if not boundaries:
             return PruneReport(removed=0, pruned_through_seq=already, cutoff=cutoff)
-        cut_seq, cut_hash = int(cut[0]), str(cut[1])
-        # Signed and stored before anything is deleted: the remainder's anchor exists first.
-        checkpoint = self._sign_and_store(cut_seq, cut_hash)
+        checkpoint = max(boundaries, key=lambda cp: (cp.size, -cp.ts.timestamp()))
+        cut_seq, cut_hash = checkpoint.size, checkpoint.head_hash
         with self._transaction() as tx:
-            head = self._lock_head(tx)
+            locked = self._lock_head(tx)
             tx.run(
                 "UPDATE audit_retention SET pruned_through_seq = :seq, pruned_through_hash = :hash"
                 " WHERE id = 1 AND pruned_through_seq < :seq",
@@ -1644,10 +1996,11 @@ class AuditTrail:
                         "size": checkpoint.size,
                         "head_hash": checkpoint.head_hash,
                         "key_id": checkpoint.key_id,
+                        "ts": format_ts(checkpoint.ts),
                     },
                 },
             )
-            records, rows = self._chain(head, [self._prepare(event)])
+            records, rows = self._chain(locked, [self._prepare(event)])
             tx.insert(rows)
         self._after_append(records[-1])
         return PruneReport(

@@ -552,7 +552,7 @@ def test_an_export_round_trips_through_verify_export(make_trail: Callable[..., A
     header = json.loads(lines[0])
     assert (header["format"], header["version"], header["first_seq"], header["last_seq"]) == (
         "countersign-audit-export",
-        1,
+        2,
         1,
         35,
     )

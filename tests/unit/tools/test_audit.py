@@ -25,7 +25,7 @@ from pydantic import SecretStr, ValidationError
 from tools.audit import (
     EVENT_TYPES,
     EXPORT_FORMAT,
-    FORMAT_VERSION,
+    EXPORT_VERSION,
     GENESIS_HASH,
     AuditEvent,
     AuditRecord,
@@ -111,9 +111,9 @@ def forged_with_trusted_key_id(checkpoint: SignedCheckpoint, **changes: Any) -> 
 
 
 def export_lines(records: list[AuditRecord], checkpoints: list[SignedCheckpoint]) -> list[str]:
-    header = {
+    header: dict[str, Any] = {
         "format": EXPORT_FORMAT,
-        "version": FORMAT_VERSION,
+        "version": EXPORT_VERSION,
         "public_key_pem": SIGNER.public_key_pem(),
         "key_id": SIGNER.key_id,
         "exported_at": format_ts(START),
@@ -121,7 +121,11 @@ def export_lines(records: list[AuditRecord], checkpoints: list[SignedCheckpoint]
         "until": None,
         "first_seq": records[0].seq if records else None,
         "last_seq": records[-1].seq if records else None,
+        "count": len(records),
+        "first_hash": records[0].hash if records else None,
+        "last_hash": records[-1].hash if records else None,
     }
+    header["signature"] = SIGNER.sign_export_header(header)
     return [
         canonical_json(header),
         *(canonical_json(record.canonical_fields()) for record in records),
@@ -415,16 +419,46 @@ def test_the_first_bad_place_is_reported_whatever_found_it(hundred: Any) -> None
     assert verify_records(records, checkpoints, VERIFIER).problem == "checkpoint at 20: signature invalid"
 
 
+def _pruned(records: list[AuditRecord], through: int, days_later: int, **details: Any) -> list[AuditRecord]:
+    """The chain after a prune through ``through``, its prune record ``days_later`` than its start."""
+    stated = {"pruned_through_seq": through, "pruned_through_hash": records[through - 1].hash, **details}
+    prune = event(0, type="prune", details=stated)
+    when = START + timedelta(days=days_later)
+    return [*records[through:], AuditRecord.build(prune, seq=101, ts=when, prev_hash=records[-1].hash)]
+
+
 def test_a_pruned_chain_verifies_from_its_signed_anchor_and_its_prune_record(hundred: Any) -> None:
     records, checkpoints = hundred
-    anchor = SIGNER.sign(50, records[49].hash, START)
-    prune = event(0, type="prune", details={"pruned_through_seq": 50})
-    remainder = [*records[50:], AuditRecord.build(prune, seq=101, ts=START, prev_hash=records[-1].hash)]
-    sealed = [*checkpoints, SIGNER.sign(101, remainder[-1].hash, START)]
+    remainder = _pruned(records, 50, days_later=200)
+    sealed = [*checkpoints, SIGNER.sign(101, remainder[-1].hash, START + timedelta(days=200, seconds=1))]
     assert verify_records(remainder, sealed, VERIFIER).ok
-    without_prune_record = verify_records(records[50:], [*checkpoints, anchor], VERIFIER)
+    without_prune_record = verify_records(records[50:], checkpoints, VERIFIER)
     assert without_prune_record.problem == "records 1..50 are missing and no prune record accounts for them"
-    assert verify_records(records[50:], [*checkpoints, anchor], VERIFIER, partial=True).ok
+    assert verify_records(records[50:], checkpoints, VERIFIER, partial=True).ok
+
+
+def test_a_prune_of_records_signed_less_than_six_months_before_it_is_refused(hundred: Any) -> None:
+    records, checkpoints = hundred
+    report = verify_records(_pruned(records, 50, days_later=100), checkpoints, VERIFIER)
+    assert report.first_bad_seq == 51
+    assert report.problem.endswith("a prune may only remove records signed as older than 183 days")
+
+
+def test_a_prune_that_states_another_boundary_hash_is_refused(hundred: Any) -> None:
+    records, checkpoints = hundred
+    report = verify_records(
+        _pruned(records, 50, days_later=200, pruned_through_hash="a" * 64), checkpoints, VERIFIER
+    )
+    assert report.problem.startswith("record 101 (prune) states boundary hash aaaaaaaaaaaa… for record 50")
+
+
+def test_a_prune_dated_after_a_signature_over_it_is_refused(hundred: Any) -> None:
+    records, checkpoints = hundred
+    remainder = _pruned(records, 50, days_later=200)
+    sealed = [*checkpoints, SIGNER.sign(101, remainder[-1].hash, START + timedelta(days=2))]
+    report = verify_records(remainder, sealed, VERIFIER)
+    assert report.first_bad_seq == 101
+    assert "is after a checkpoint over it was signed" in report.problem
 
 
 def test_a_chain_starting_late_without_an_anchor_is_refused(hundred: Any) -> None:
