@@ -9,6 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pydantic import ValidationError
+
+from erp_acl.commands import Command, parse_command
+from erp_acl.plain_text import plain_text_problem
+
 PROTECTED = frozenset({"action", "based_on"})
 
 
@@ -64,3 +69,22 @@ def apply_edits(payload: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any
             ) from None
         target[leaf] = value
     return result
+
+
+def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
+    """The command the edited payload describes; raises EditError, in one line, for a value the
+    field cannot hold (a quantity that is not a number, a memo with a control character)."""
+    for path, value in edits.items():
+        # An edited value is typed by a person like a tool's argument: plain one-line text only.
+        problem = plain_text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise EditError(f"edit refused: {path} {problem}")
+    try:
+        return parse_command(apply_edits(payload, edits))
+    except ValidationError as exc:
+        # pydantic's own report runs over several lines and quotes the value back.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'payload'}: {problem['msg']}"
+            for problem in exc.errors()
+        )
+        raise EditError(f"edit refused: {problems}") from None
