@@ -42,6 +42,12 @@ REPO = Path(__file__).resolve().parent.parent.parent
 WARM_MODULES = (
     "agent.cli",
     "agent.service",
+    "agent.composition",
+    "agent.models",
+    "agent.planner",
+    "agent.schema",
+    "agent.logs",
+    "agent.telemetry",
     "agent.pipeline.runner",
     "erp_acl.legacy.adapter",
     "langgraph.checkpoint.sqlite",
