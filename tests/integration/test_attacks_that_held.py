@@ -219,41 +219,44 @@ def test_the_maker_of_a_policy_change_can_neither_approve_nor_reject_it_even_as_
 # ---- SQL-ish and control-character input -------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "text", [*SQL_ISH, *CONTROL.values(), "order 40 hex bolts M8 from Fastenal'; DROP TABLE SC7010;--"]
-)
+CHAT = (*SQL_ISH, *CONTROL.values(), "order 40 hex bolts M8 from Fastenal'; DROP TABLE SC7010;--")
+
+
 def test_sql_ish_and_control_character_chat_is_plain_data_and_corrupts_nothing(
-    service: AgentService, data_dir: Path, text: str
+    service: AgentService, data_dir: Path
 ) -> None:
+    # One installation for every text (a loop, not parameters: a service each costs more than the chats).
     erp_before = table_counts(data_dir / "legacy_erp.db")
 
-    result = service.chat("alice", text)
+    for text in CHAT:
+        result = service.chat("alice", text)
 
-    assert isinstance(result.reply, str) and result.reply
-    assert all(p.status == "pending" and p.requester == "alice" for p in result.proposals)
+        assert isinstance(result.reply, str) and result.reply, text
+        assert all(p.status == "pending" and p.requester == "alice" for p in result.proposals), text
+        stored = service.transcript(result.thread_id, "alice")
+        assert any(text in str(entry.get("content", "")) for entry in stored), text  # kept as typed
+
     assert ledger_keys(service) == []
     assert table_counts(data_dir / "legacy_erp.db") == erp_before
-    stored = service.transcript(result.thread_id, "alice")
-    assert any(text in str(entry.get("content", "")) for entry in stored)  # kept exactly as typed
     assert service.verify_audit(against_erp=True).ok
 
 
-@pytest.mark.parametrize("value", [*SQL_ISH, "C00001' OR '1'='1", "C0000%", *CONTROL.values()])
 def test_sql_ish_codes_and_queries_in_tool_arguments_match_nothing_and_say_so_in_one_line(
-    service: AgentService, value: str
+    service: AgentService,
 ) -> None:
-    for tool, args in (
-        ("get_customer", {"customer_code": value}),
-        ("get_product", {"product_code": value}),
-        ("get_purchase_order", {"order_number": value}),
-    ):
-        with pytest.raises(USER_ERRORS) as refused:
-            service.call_tool(tool, args, "alice")
-        assert isinstance(refused.value, ErpError | ToolError)
-        one_line(refused.value)
-    for tool in ("search_customers", "search_suppliers", "search_products"):
-        if value.strip(" %_'\"") in ("", "\x00", "\x7f"):  # nothing but punctuation: no word to match
-            assert service.call_tool(tool, {"query": value}, "alice") == []
+    for value in (*SQL_ISH, "C00001' OR '1'='1", "C0000%", *CONTROL.values()):
+        for tool, args in (
+            ("get_customer", {"customer_code": value}),
+            ("get_product", {"product_code": value}),
+            ("get_purchase_order", {"order_number": value}),
+        ):
+            with pytest.raises(USER_ERRORS) as refused:
+                service.call_tool(tool, args, "alice")
+            assert isinstance(refused.value, ErpError | ToolError), (tool, value)
+            one_line(refused.value)
+        if not value.strip(" %_'\""):  # nothing but punctuation: not a word to match, not a wildcard
+            for tool in ("search_customers", "search_suppliers", "search_products"):
+                assert service.call_tool(tool, {"query": value}, "alice") == [], (tool, value)
 
 
 def test_sql_ish_free_text_is_written_to_the_erp_exactly_as_typed(service: AgentService) -> None:
