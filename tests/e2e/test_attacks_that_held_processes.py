@@ -25,7 +25,7 @@ from agent.approvals import Proposal
 from agent.service import AgentService, build_service
 from agent.settings import Settings
 from tests.conftest import cli_env
-from tests.support.forked_cli import STAGES, ForkedCli
+from tests.support.forked_cli import DECIDING, STAGES, ForkedCli
 from tests.support.scale_out import events_file_all_disabled
 
 pytestmark = pytest.mark.e2e
@@ -124,6 +124,26 @@ def test_an_approve_process_killed_at_each_stage_leaves_one_document_after_recov
     assert_landed_once_and_told(service, proposal)
     # Recovering again finds nothing left to do and writes nothing.
     assert service.recover() == [] and len(documents(service, proposal.idempotency_key)) == 1
+
+
+def test_an_approve_process_killed_inside_the_decision_transaction_leaves_the_proposal_pending(
+    forked: ForkedCli, data_dir: Path, open_service: Callable[..., AgentService]
+) -> None:
+    service = open_service()
+    proposal = file_purchase_order(service)
+    env = cli_env(data_dir)
+
+    killed = forked.run(env, "approve", proposal.id, "--user", "bob", stage=DECIDING)
+
+    assert killed.code == KILLED, killed.stderr
+    after = service.proposal(proposal.id)
+    assert (after.status, after.approvals) == ("pending", [])  # nothing of the decision survived
+    assert not service.outbox.has_subject(proposal.id)
+    assert service.recover() == [] and documents(service, proposal.idempotency_key) == []
+    approved = forked.run(env, "approve", proposal.id, "--user", "carol", "--json")
+    assert approved.code == 0, approved.stderr
+    assert json.loads(approved.stdout)["status"] == "committed"
+    assert_landed_once_and_told(service, proposal)
 
 
 @pytest.mark.parametrize("stage", STAGES)

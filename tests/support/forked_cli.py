@@ -8,7 +8,9 @@ files and database connections, opened after the fork) that runs the ``countersi
 with the arguments, environment and output files it is given. With a stage, the child sends
 itself SIGKILL at the moment the write path reaches that stage: no cleanup, no ack, no goodbye.
 
-The stages, in the order an approved write goes through them (:data:`STAGES`):
+The stages, in the order an approved write goes through them (:data:`STAGES`), after
+``deciding`` (:data:`DECIDING`: inside the decision's transaction, its outbox row added, nothing
+committed; only an approving process has it):
 
 - ``decided``: the decision and its outbox row are committed; nothing is relayed yet;
 - ``claimed``: the relay claimed the outbox row; the command is not on the queue;
@@ -53,6 +55,7 @@ WARM_MODULES = (
     "langgraph.checkpoint.sqlite",
     "kombu.transport.sqlalchemy",
 )
+DECIDING = "deciding"
 STAGES = (
     "decided",
     "claimed",
@@ -102,7 +105,7 @@ class ForkedCli:
 
     def spawn(self, env: dict[str, str], *args: str, stage: str | None = None) -> Child:
         """Start ``countersign ARGS`` in a child with exactly ``env`` (killed at ``stage``)."""
-        assert stage is None or stage in STAGES, stage
+        assert stage is None or stage in (DECIDING, *STAGES), stage
         self._count += 1
         out = self._workdir / f"child-{self._count}.out"
         err = self._workdir / f"child-{self._count}.err"
@@ -181,10 +184,19 @@ def install_kill_at(stage: str) -> None:
     from agent.messaging.outbox import Outbox
     from agent.messaging.topology import COMMANDS, RESULTS
     from agent.pipeline.results import ResultConsumer
+    from agent.service import AgentService
     from erp_acl.legacy.adapter import LegacyErp
     from tools.gateway import Gateway
 
-    if stage == "decided":
+    if stage == DECIDING:
+        enqueue = AgentService._enqueue
+
+        def enqueue_then_die(self: AgentService, *args: Any) -> None:
+            enqueue(self, *args)
+            _die()  # the decision and its outbox row are written but not committed
+
+        AgentService._enqueue = enqueue_then_die  # type: ignore[method-assign,assignment]
+    elif stage == "decided":
         relay = Outbox.relay
 
         def relay_then_die(self: Outbox, *args: Any, **kwargs: Any) -> int:
