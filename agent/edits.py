@@ -84,7 +84,8 @@ def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
     except ValidationError as exc:
         # pydantic's own report runs over several lines and quotes the value back.
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'payload'}: {problem['msg']}"
+            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'payload'}: "
+            f"{str(problem['msg']).removeprefix('Value error, ')}"
             for problem in exc.errors()
         )
         raise EditError(f"edit refused: {problems}") from None
