@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agent.approvals import Proposal
-from erp_acl.commands import COMMAND_TYPES, CommandBase, parse_command
+from erp_acl.commands import COMMAND_TYPES, Command, CommandBase, parse_command
+from erp_acl.plain_text import plain_text_problem
 
 PROTECTED = CommandBase.SYSTEM_FIELDS
 
@@ -178,3 +179,23 @@ def summary_after_edit(proposal: Proposal, edited: CommandBase) -> str:
     before = parse_command(proposal.payload).summary()
     prefix = proposal.summary[: -len(before)] if proposal.summary.endswith(before) else ""
     return prefix + edited.summary()
+
+
+def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
+    """The command the edited payload describes; raises EditError, in one line, for a value the
+    field cannot hold (a quantity that is not a number, a memo with a control character)."""
+    for path, value in edits.items():
+        # An edited value is typed by a person like a tool's argument: plain one-line text only.
+        problem = plain_text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise EditError(f"edit refused: {path} {problem}")
+    try:
+        return parse_command(apply_edits(payload, edits))
+    except ValidationError as exc:
+        # pydantic's own report runs over several lines and quotes the value back.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'payload'}: "
+            f"{str(problem['msg']).removeprefix('Value error, ')}"
+            for problem in exc.errors()
+        )
+        raise EditError(f"edit refused: {problems}") from None

@@ -44,8 +44,8 @@ from agent.edits import (
     EditError,
     IdentityEdit,
     Revised,
-    apply_edits,
     beyond_tolerance,
+    edited_command,
     proposed_terms,
     summary_after_edit,
 )
@@ -98,12 +98,12 @@ from agent.views import (
     shown_results,
 )
 from erp_acl.commands import Command as ErpCommand
-from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
 from erp_acl.landing import read_record
 from erp_acl.migrating import UnknownRevision
+from erp_acl.plain_text import plain_text_problem
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, AuditRecord, AuditTrail, VerifyReport
 from tools.gateway import (
@@ -222,6 +222,13 @@ class ChatEvent:
     args: dict[str, Any] | None = None
     ok: bool = True
     result: ChatResult | None = None
+
+
+def _check_reason(reason: str | None) -> None:
+    """A reason is read by other people on one line: plain text only (see erp_acl.plain_text)."""
+    problem = plain_text_problem(reason) if reason else None
+    if problem is not None:
+        raise Refused(f"the reason {problem}")
 
 
 def _events(mode: str, data: Any) -> Iterator[ChatEvent]:
@@ -672,6 +679,7 @@ class AgentService:
             )
         if decision == "reject" and not (reason and reason.strip()):
             raise Refused("a rejection needs a reason")
+        _check_reason(reason)
         interrupt_id = self._interrupt_for(proposal)  # None only for a compensation (no conversation)
 
         def check(current: Proposal) -> None:
@@ -741,7 +749,7 @@ class AgentService:
         (so small edits never add up past the tolerance)."""
         if not edits:
             raise Refused("an edit needs at least one field=value")
-        edited = parse_command(apply_edits(proposal.payload, edits))
+        edited = edited_command(proposal.payload, edits)
         principal = Principal(self.agent.id, person.id)
         audience = self.gateway.check_audience(edited.action)
         prepared = self.gateway.recheck(
@@ -1068,6 +1076,7 @@ class AgentService:
             )
         if not reason.strip():
             raise Refused("a policy change needs a reason")
+        _check_reason(reason)
         change = self.policies.propose(action=action, mode=mode, reason=reason, maker=maker.id)
         self._record_policy_change(change, maker.id, "proposed")
         return change
@@ -1083,6 +1092,7 @@ class AgentService:
             raise Refused(f"{checker.id} may not check policy changes: it needs the {CHECKER_ROLE} role")
         if not approve and not (reason and reason.strip()):
             raise Refused("a rejection needs a reason")
+        _check_reason(reason)
         decided = self.policies.decide(change_id, checker=checker.id, approve=approve, reason=reason)
         self._record_policy_change(decided, checker.id, decided.status)
         return decided

@@ -115,7 +115,8 @@ def _one_line(error: ValidationError, tool: str) -> str:
     parts = []
     for problem in error.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "arguments"
-        parts.append(f"{where}: {problem['msg']}")
+        # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
+        parts.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
     return f"invalid arguments for {tool}: " + "; ".join(parts)
 
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from erp_acl.domain import PurchaseOrderStatus, SalesOrderStatus
+from erp_acl.plain_text import plain_text
 
 
 class ToolArgs(BaseModel):
     # Unknown fields and leading/trailing blanks never reach the ERP.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain(cls, value: object) -> object:
+        # Every string a tool is given is plain one-line text: a control character in a code, a
+        # query or a memo is refused here, before the ERP or a person's screen sees it.
+        return plain_text(value) if isinstance(value, str) else value
 
 
 # Bounds checked before any ERP call: a model (or a client) cannot send a novel as a code.
