@@ -1024,7 +1024,19 @@ class AgentService:
         limit: int = 500,
     ) -> list[AuditRecord]:
         """The latest ``limit`` audit records matching every given filter, newest first. A user
-        matches as the actor or as the person an identity acted for."""
+        matches as the actor or as the person an identity acted for. A proposal matches every
+        record of its story (the reads it relied on, its key's commit records too), so a search by
+        proposal and the story it opens count the same records."""
+        if proposal_id:
+            found = [
+                record
+                for record in reversed(self.story(proposal_id))
+                if (not idempotency_key or record.idempotency_key == idempotency_key)
+                and (not user_id or user_id in (record.actor, record.on_behalf_of))
+                and (since is None or record.ts >= since)
+                and (until is None or record.ts < until)
+            ]
+            return found[:limit]
         return list(
             self.audit.records(
                 proposal_id=proposal_id or None,

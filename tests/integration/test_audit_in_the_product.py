@@ -51,6 +51,18 @@ def test_a_full_loop_writes_its_story_in_order_from_the_reads_to_the_receipt(ser
     assert service.verify_audit(against_erp=True).ok
 
 
+def test_searching_the_trail_by_proposal_finds_the_same_records_as_its_story(service: AgentService) -> None:
+    proposal = service.chat("alice", "order 40 hex bolts M8 from Fastenal").proposals[0]
+    service.decide(proposal.id, "bob", "approve")
+    story = [r.seq for r in service.story(proposal.id)]
+
+    found = [r.seq for r in service.audit_search(proposal_id=proposal.id)]
+
+    assert found == list(reversed(story)) and len(found) > 3  # the reads it relied on included
+    by_bob = service.audit_search(proposal_id=proposal.id, user_id="bob")
+    assert [r.type for r in by_bob] == ["decision"]
+
+
 def test_audit_show_tells_the_story_to_a_person(data_dir: Path) -> None:
     chat = json.loads(
         run_cli(

@@ -71,13 +71,15 @@ def _show_verification(checked: Verification) -> None:
     else:
         st.success(
             f"Audit trail verified ✓: {report.records_checked} records and "
-            f"{report.checkpoints_checked} signed checkpoint(s) intact; head #{checked.head.seq} "
+            f"{components.plural(report.checkpoints_checked, 'signed checkpoint')} intact; head #{checked.head.seq} "
             f"`{checked.head.hash}`",
             icon=":material/verified_user:",
         )
     ago = components.age(datetime.now(UTC) - checked.checked_at)
     ago = ago if ago == "just now" else f"{ago} ago"
-    st.caption(f"Checked {components.when(checked.checked_at)} ({ago}). " + " ".join(report.warnings))
+    st.caption(f"Checked {components.when(checked.checked_at)} ({ago}).")
+    for warning in report.warnings:  # each its own line: run together they read as one sentence
+        st.caption(f"⚠ {warning[:1].upper()}{warning[1:]}.")
 
 
 def _verification(svc: AgentService) -> None:
@@ -166,8 +168,23 @@ def _results(records: list[AuditRecord], filters: Filters) -> None:
     more = (
         f"; the newest {LIMIT} are shown, narrow the search for older ones" if len(records) >= LIMIT else ""
     )
-    st.caption(f"{len(records)} record(s), newest first{more}.")
-    st.dataframe([_row(r) for r in records], hide_index=True, width="stretch")
+    st.caption(f"{components.plural(len(records), 'record')}, newest first{more}.")
+    st.dataframe(
+        [_row(r) for r in records],
+        hide_index=True,
+        width="stretch",
+        # Narrow where the value is short, so every column fits the page without scrolling sideways.
+        column_config={
+            "seq": st.column_config.NumberColumn(width=60),
+            "time (UTC)": st.column_config.TextColumn(width=150),
+            "type": st.column_config.TextColumn(width=105),
+            "actor": st.column_config.TextColumn(width=140),
+            "on behalf of": st.column_config.TextColumn(width=95),
+            "tool": st.column_config.TextColumn(width=170),
+            "proposal": st.column_config.TextColumn(width=110),
+            "key": st.column_config.TextColumn(width=110),
+        },
+    )
     proposals = list(dict.fromkeys(r.proposal_id for r in records if r.proposal_id))
     if proposals and filters.proposal_id is None:
         st.selectbox(
@@ -202,8 +219,12 @@ def _proposal_step(record: AuditRecord) -> tuple[str, str, list[str]]:
             f"Filed by reconciliation for discrepancy {details['discrepancy']}: {details.get('finding')}"
         )
     needs = gate.get("approvals_required")
-    lines.append(f"Gate: {_gate_line(gate)}, {gate.get('mode')} mode, {needs} approval(s) required")
-    lines.append(f"Relied on {len(record.evidence)} ERP read(s); idempotency key `{record.idempotency_key}`")
+    lines.append(
+        f"Gate: {_gate_line(gate)}, {gate.get('mode')} mode, {components.plural(int(needs or 1), 'approval')} required"
+    )
+    lines.append(
+        f"Relied on {components.plural(len(record.evidence), 'ERP read')}; idempotency key `{record.idempotency_key}`"
+    )
     return ":material/edit_note:", f"Proposed: {details.get('summary') or record.tool}", lines
 
 
