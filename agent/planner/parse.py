@@ -452,7 +452,9 @@ def _credit_limit_change(s: Scratch, today: date | None) -> Frame | None:
     if not lx.CREDIT_LIMIT_RE.search(s.low):
         return None
     has_verb = lx.CHANGE_VERB_RE.search(s.low) is not None
-    has_target = re.search(r"(?:\blimit\b|\bline\b)[^,;.?]{0,120}?\b(?:to|at|=|->|>)\s*(?:r\$|brl|\$)?\s*\d", s.low)
+    has_target = re.search(
+        r"(?:\blimit\b|\bline\b)[^,;.?]{0,120}?\b(?:to|at|=|->|>)\s*(?:r\$|brl|\$)?\s*\d", s.low
+    )
     has_new = re.search(r"\bnew\s+(?:credit\s+)?limit\b", s.low)
     if not (has_verb or has_target or has_new):
         return None
@@ -511,7 +513,9 @@ _PRODUCT_PATTERNS = (
         r"\b(?:price|pricing|cost|prices)\s+(?:of|for|on)\s+(?:the\s+)?(?:product\s+|item\s+|sku\s+)?"
         rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"
     ),
-    re.compile(r"(?P<x>[\w][\w&.' -]{0,120}?)(?:'s|s')\s+(?:list\s+|selling\s+|sale\s+|unit\s+|retail\s+)?price\b"),
+    re.compile(
+        r"(?P<x>[\w][\w&.' -]{0,120}?)(?:'s|s')\s+(?:list\s+|selling\s+|sale\s+|unit\s+|retail\s+)?price\b"
+    ),
     re.compile(
         r"\b(?:reprice|re-price|mark\s*-?\s*up|markup|mark\s*-?\s*down|markdown|discount|make)\s+(?:the\s+)?"
         r"(?P<x>[^,;:!?()]{1,120}?)\s+(?:by|to|cost|costs|at|=|price)\b"
@@ -675,7 +679,9 @@ def _natural_lines(s: Scratch) -> tuple[list[JournalLineFrame], Decimal | None]:
     transfer = re.search(r"\b(?:transfer(?:red)?|move[ds]?)\b", blanked_low)
     if transfer:
         base = transfer.end()
-        m = re.search(r"\bfrom\s+(?P<src>.{1,120}?)\s+(?:to|into)\s+(?P<dst>.{1,120}?)(?=[,;.]|$)", blanked_low[base:])
+        m = re.search(
+            r"\bfrom\s+(?P<src>.{1,120}?)\s+(?:to|into)\s+(?P<dst>.{1,120}?)(?=[,;.]|$)", blanked_low[base:]
+        )
         if m:
             src = account_ref(blanked[base + m.start("src") : base + m.end("src")])
             dst = account_ref(blanked[base + m.start("dst") : base + m.end("dst")])
