@@ -9,6 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pydantic import ValidationError
+
+from erp_acl.commands import Command, parse_command
+from erp_acl.errors import one_line
+
 PROTECTED = frozenset({"action", "based_on"})
 
 
@@ -64,3 +69,13 @@ def apply_edits(payload: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any
             ) from None
         target[leaf] = value
     return result
+
+
+def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
+    """The proposal's command with the edits applied; a value the command cannot take (not a
+    number, too many decimals, too large) raises EditError in one line naming the field."""
+    try:
+        return parse_command(apply_edits(payload, edits))
+    except ValidationError as exc:
+        # skip=1: the first location part is the command's action tag, not a field.
+        raise EditError(one_line(exc, "this edit cannot be applied", skip=1)) from None

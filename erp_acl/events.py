@@ -23,7 +23,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from erp_acl.domain import COMPANY_CURRENCY, money
-from erp_acl.errors import NotFound
+from erp_acl.errors import NotFound, one_line
 from erp_acl.identifiers import quantity
 
 EventKind = Literal["stock_below_reorder_point", "sales_order_over_credit_limit", "supplier_invoice_mismatch"]
@@ -184,11 +184,7 @@ class BusinessEvent(BaseModel):
 
 
 def _one_line(error: ValidationError) -> str:
-    parts = []
-    for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "event"
-        parts.append(f"{where}: {problem['msg']}")
-    return "invalid event: " + "; ".join(parts)
+    return one_line(error, "invalid event", whole="event")
 
 
 def parse_event(data: dict[str, Any]) -> BusinessEvent:
