@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -37,7 +38,7 @@ from agent.approvals import (
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
-from agent.edits import EditError, apply_edits
+from agent.edits import EditError, edited_command
 from agent.graph import PROPOSE_NAMES, ApprovalDecision, GraphDeps, build_graph
 from agent.messaging.bus import BusUnavailable
 from agent.messaging.outbox import Outbox
@@ -87,7 +88,6 @@ from agent.views import (
     shown_results,
 )
 from erp_acl.commands import Command as ErpCommand
-from erp_acl.commands import parse_command
 from erp_acl.domain import LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
@@ -118,6 +118,7 @@ log = logging.getLogger("countersign.service")
 # hands out, so that none of them reaches past the service into the graph, the stores or SQL.
 __all__ = [
     "INBOX_SORTS",
+    "MAX_MESSAGE_CHARS",
     "USER_ERRORS",
     "ActionRate",
     "AgentService",
@@ -150,6 +151,9 @@ __all__ = [
 
 Via = Literal["agent", "mcp"]
 EXPIRY_ACTOR = "system:expiry"
+# The longest chat message any interface may send: a request, not a document. Longer ones are
+# refused before anything is stored (the planner reads no more than this of a message either).
+MAX_MESSAGE_CHARS = 8_000
 
 
 def _utc_now() -> datetime:
@@ -375,6 +379,11 @@ class AgentService:
         user = self.user(user_id)
         if not text.strip():
             raise Refused("the message is empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise Refused(
+                f"the message is {len(text):,} characters long; the most is {MAX_MESSAGE_CHARS:,}: "
+                "send the request itself, or split it into several messages"
+            )
         if thread_id is None:
             thread_id = self.conversations.start(user.id, title or text).thread_id
         else:
@@ -672,7 +681,7 @@ class AgentService:
         if decision == "edit":
             if not edits:
                 raise Refused("an edit needs at least one field=value")
-            edited = parse_command(apply_edits(proposal.payload, edits))
+            edited = edited_command(proposal.payload, edits)
             principal = Principal(self.agent.id, person.id)
             audience = self.gateway.check_audience(edited.action)
             prepared = self.gateway.recheck(
@@ -722,6 +731,11 @@ class AgentService:
             # The write is queued; the result consumer resumes the run once the ERP has answered.
             self.on_enqueued()
         return self.store.get(proposal.id)
+
+    def waits_for_queue(self, proposal_id: str) -> bool:
+        """True when the proposal's approved write is still in the outbox because the queue was
+        unreachable: it is committed and lands once the queue answers again."""
+        return self.outbox.unsent_about(proposal_id)
 
     def wait_for_outcome(self, proposal_id: str, seconds: float) -> Proposal:
         """The proposal once the ERP has answered for it, or as it stands after ``seconds``."""
@@ -1064,7 +1078,30 @@ class AgentService:
         return to_plain_json(self.gateway.read(name, args, principal, self.gateway.mint(principal, name)))
 
     def _file_through_graph(self, name: str, args: dict[str, Any], user: User, via: Via) -> Proposal:
+        identity = self._identity(via)
+        if name in identity.granted_tools():
+            # Arguments the tool refuses are refused before a conversation exists (one line naming
+            # the field); a value the checkpointer cannot even store (10**30) never reaches it.
+            self.gateway.check_arguments(name, args, Principal(identity.id, user.id), self._today())
         conversation = self.conversations.start(user.id, f"{name} ({via} tool call)")
+        try:
+            return self._file_in(conversation, name, args, user, via)
+        except Exception:
+            # A refused attempt leaves no empty "(tool call)" conversation behind; the refusal
+            # itself is in the audit trail and the security log.
+            if not self.store.list(thread_id=conversation.thread_id):
+                self._discard_conversation(conversation.thread_id)
+            raise
+
+    def _discard_conversation(self, thread_id: str) -> None:
+        checkpointer = self.graph.checkpointer
+        if isinstance(checkpointer, BaseCheckpointSaver):
+            checkpointer.delete_thread(thread_id)
+        self.conversations.discard(thread_id)
+
+    def _file_in(
+        self, conversation: Conversation, name: str, args: dict[str, Any], user: User, via: Via
+    ) -> Proposal:
         config = self._config(conversation.thread_id)
         call = {"name": name, "args": args, "id": f"call-{conversation.thread_id}", "type": "tool_call"}
         self.graph.update_state(
