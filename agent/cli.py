@@ -381,6 +381,11 @@ def approve(
             proposal = guarded(lambda: svc.decide(proposal_id, user, "edit", edits=edits))
         else:
             proposal = guarded(lambda: svc.decide(proposal_id, user, "approve"))
+        if proposal.status == "approved" and svc.waits_for_queue(proposal.id):
+            # Recorded and committed with its outbox row: only the hand-over to the queue waits.
+            emit(proposal.as_json()) if as_json else typer.echo(describe(proposal))
+            typer.echo("approved; the write is queued and lands when the queue is reachable", err=as_json)
+            return
         proposal = svc.wait_for_outcome(proposal.id, wait)
         emit(proposal.as_json()) if as_json else typer.echo(describe(proposal))
         if proposal.status == "failed":
@@ -844,6 +849,9 @@ def tools_call(
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:
         typer.echo(f"error: --args is not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except RecursionError:  # no tool takes arguments nested deeper than a few levels
+        typer.echo("error: --args is nested too deeply; pass a flat JSON object", err=True)
         raise typer.Exit(2) from None
     if not isinstance(parsed, dict):
         typer.echo("error: --args must be a JSON object", err=True)

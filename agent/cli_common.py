@@ -51,16 +51,42 @@ def service() -> Iterator[AgentService]:
 
 def guarded(action: Callable[[], T]) -> T:
     """Run an action; a refusal or failure becomes one line on stderr and exit code 1."""
+    from pydantic import ValidationError
+
+    from agent.db import is_damaged_database
     from agent.service import USER_ERRORS
+    from erp_acl.errors import one_line
 
     try:
         return action()
     except USER_ERRORS as exc:
         fail(str(exc))
+    except ValidationError as exc:  # a value a model refused: one line naming the field
+        fail(one_line(exc, "invalid input"))
     except Exception as exc:
         if os.environ.get("COUNTERSIGN_DEBUG"):
             raise
+        if is_damaged_database(exc):
+            fail(_damaged(exc))
         fail(f"{type(exc).__name__}: {exc} (set COUNTERSIGN_DEBUG=1 for the traceback)")
+
+
+def _damaged(exc: BaseException) -> str:
+    """Which of the installation's SQLite files SQLite cannot read, named in one line."""
+    from agent.db import damaged_files, damaged_message, sqlite_file
+
+    try:
+        current = load_settings()
+        urls = [
+            current.app_database_url,
+            current.checkpoint_database_url,
+            current.message_broker_url,
+            current.erp_database_url,
+        ]
+    except Exception:  # the settings were read once already; this is only a better message
+        urls = []
+    files = [path for path in (sqlite_file(url) for url in urls) if path is not None]
+    return damaged_message(damaged_files(files), exc)
 
 
 def emit(data: Any) -> None:

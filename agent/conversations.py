@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Engine, String, Table, Text, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, String, Table, Text, delete, insert, select, update
 
 from agent.approvals import metadata
 
@@ -71,6 +71,11 @@ class ConversationStore:
             conn.execute(
                 update(threads).where(threads.c.thread_id == thread_id).values(updated_at=datetime.now(UTC))
             )
+
+    def discard(self, thread_id: str) -> None:
+        """Forget a conversation that never held anything (a refused tool call's)."""
+        with self._engine.begin() as conn:
+            conn.execute(delete(threads).where(threads.c.thread_id == thread_id))
 
     def of_user(self, owner: str, limit: int = 50) -> list[Conversation]:
         with self._engine.connect() as conn:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.approvals import Proposal
 from erp_acl.commands import COMMAND_TYPES, Command, CommandBase, parse_command
+from erp_acl.errors import one_line
 from erp_acl.plain_text import plain_text_problem
 
 PROTECTED = CommandBase.SYSTEM_FIELDS
@@ -182,20 +183,16 @@ def summary_after_edit(proposal: Proposal, edited: CommandBase) -> str:
 
 
 def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
-    """The command the edited payload describes; raises EditError, in one line, for a value the
-    field cannot hold (a quantity that is not a number, a memo with a control character)."""
+    """The proposal's command with the edits applied; a value the command cannot take (a control
+    character, not a number, too many decimals, too large) raises EditError in one line naming the
+    field."""
     for path, value in edits.items():
         # An edited value is typed by a person like a tool's argument: plain one-line text only.
         problem = plain_text_problem(value) if isinstance(value, str) else None
         if problem is not None:
-            raise EditError(f"edit refused: {path} {problem}")
+            raise EditError(f"this edit cannot be applied: {path} {problem}")
     try:
         return parse_command(apply_edits(payload, edits))
     except ValidationError as exc:
-        # pydantic's own report runs over several lines and quotes the value back.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'payload'}: "
-            f"{str(problem['msg']).removeprefix('Value error, ')}"
-            for problem in exc.errors()
-        )
-        raise EditError(f"edit refused: {problems}") from None
+        # skip=1: the first location part is the command's action tag, not a field.
+        raise EditError(one_line(exc, "this edit cannot be applied", skip=1)) from None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -130,6 +131,7 @@ log = logging.getLogger("countersign.service")
 # hands out, so that none of them reaches past the service into the graph, the stores or SQL.
 __all__ = [
     "INBOX_SORTS",
+    "MAX_MESSAGE_CHARS",
     "USER_ERRORS",
     "ActionRate",
     "AgentService",
@@ -162,6 +164,9 @@ __all__ = [
 
 Via = Literal["agent", "mcp"]
 EXPIRY_ACTOR = "system:expiry"
+# The longest chat message any interface may send: a request, not a document. Longer ones are
+# refused before anything is stored (the planner reads no more than this of a message either).
+MAX_MESSAGE_CHARS = 8_000
 
 
 def _utc_now() -> datetime:
@@ -396,6 +401,11 @@ class AgentService:
         user = self.user(user_id)
         if not text.strip():
             raise Refused("the message is empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise Refused(
+                f"the message is {len(text):,} characters long; the most is {MAX_MESSAGE_CHARS:,}: "
+                "send the request itself, or split it into several messages"
+            )
         if thread_id is None:
             thread_id = self.conversations.start(user.id, title or text).thread_id
         else:
@@ -787,6 +797,11 @@ class AgentService:
             summary=summary_after_edit(proposal, prepared.command),
         )
 
+    def waits_for_queue(self, proposal_id: str) -> bool:
+        """True when the proposal's approved write is still in the outbox because the queue was
+        unreachable: it is committed and lands once the queue answers again."""
+        return self.outbox.unsent_about(proposal_id)
+
     def wait_for_outcome(self, proposal_id: str, seconds: float) -> Proposal:
         """The proposal once the ERP has answered for it, or as it stands after ``seconds``."""
         deadline = time.monotonic() + seconds
@@ -1147,7 +1162,30 @@ class AgentService:
         return to_plain_json(self.gateway.read(name, args, principal, self.gateway.mint(principal, name)))
 
     def _file_through_graph(self, name: str, args: dict[str, Any], user: User, via: Via) -> Proposal:
+        identity = self._identity(via)
+        if name in identity.granted_tools():
+            # Arguments the tool refuses are refused before a conversation exists (one line naming
+            # the field); a value the checkpointer cannot even store (10**30) never reaches it.
+            self.gateway.check_arguments(name, args, Principal(identity.id, user.id), self._today())
         conversation = self.conversations.start(user.id, f"{name} ({via} tool call)")
+        try:
+            return self._file_in(conversation, name, args, user, via)
+        except Exception:
+            # A refused attempt leaves no empty "(tool call)" conversation behind; the refusal
+            # itself is in the audit trail and the security log.
+            if not self.store.list(thread_id=conversation.thread_id):
+                self._discard_conversation(conversation.thread_id)
+            raise
+
+    def _discard_conversation(self, thread_id: str) -> None:
+        checkpointer = self.graph.checkpointer
+        if isinstance(checkpointer, BaseCheckpointSaver):
+            checkpointer.delete_thread(thread_id)
+        self.conversations.discard(thread_id)
+
+    def _file_in(
+        self, conversation: Conversation, name: str, args: dict[str, Any], user: User, via: Via
+    ) -> Proposal:
         config = self._config(conversation.thread_id)
         call = {"name": name, "args": args, "id": f"call-{conversation.thread_id}", "type": "tool_call"}
         self.graph.update_state(

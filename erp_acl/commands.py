@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from erp_acl.domain import record_ref
 
+# What the ERP can hold: digits in all and after the point (the tools' argument schemas use
+# these types too, so a number the ERP could not hold is refused before it is proposed).
 Quantity = Annotated[Decimal, Field(max_digits=14, decimal_places=3)]
 Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
+# At most this many problems are listed in one line; the rest are counted.
+_MAX_PROBLEMS = 3
+
 
 class ErpError(Exception):
     """Base class of every error raised by the anti-corruption layer."""
@@ -46,3 +51,18 @@ class ErpUnavailable(ErpError):
 
 class Unsupported(ErpError):
     """The ERP behind the adapter has no such thing (e.g. budgets in Tryton): nothing to read or write."""
+
+
+def one_line(error: ValidationError, what: str, *, skip: int = 0, whole: str = "value") -> str:
+    """A pydantic ``ValidationError`` as one line naming each field: ``what: lines.0.quantity:
+    Input should be ...; ...``. ``skip`` drops leading location parts that name no field (the
+    tag of a tagged union); ``whole`` names a problem of the value as a whole."""
+    parts = []
+    problems = error.errors(include_url=False)
+    for problem in problems[:_MAX_PROBLEMS]:
+        where = ".".join(str(p) for p in problem["loc"][skip:]) or whole
+        # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
+        said = " ".join(str(problem["msg"]).removeprefix("Value error, ").split())
+        parts.append(f"{where}: {said}")
+    more = len(problems) - _MAX_PROBLEMS
+    return f"{what}: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -27,10 +27,10 @@ from pydantic import BaseModel, ValidationError
 from erp_acl.commands import Command, fingerprint
 from erp_acl.documents import amount_of
 from erp_acl.domain import Money, Receipt
-from erp_acl.errors import ErpError, ErpUnavailable
+from erp_acl.errors import ErpError, ErpUnavailable, one_line
 from erp_acl.ports import Erp
 from tools.audit import AuditEvent, EventType
-from tools.catalog import ALL_TOOLS, ProposeTool, ReadTool, Tool, ToolKind, get_tool
+from tools.catalog import ALL_TOOLS, TOOLS_BY_NAME, ProposeTool, ReadTool, Tool, ToolKind, get_tool
 from tools.identity import TOOL_SCOPES, WRITE_SCOPE_BY_ACTION, AgentIdentity
 from tools.observability import correlation, get_logger, span
 from tools.ratelimit import RateLimited, TokenBucket
@@ -112,12 +112,7 @@ def args_digest(args: dict[str, Any]) -> str:
 
 
 def _one_line(error: ValidationError, tool: str) -> str:
-    parts = []
-    for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "arguments"
-        # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
-        parts.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
-    return f"invalid arguments for {tool}: " + "; ".join(parts)
+    return one_line(error, f"invalid arguments for {tool}", whole="arguments")
 
 
 class Gateway:
@@ -224,8 +219,27 @@ class Gateway:
             tool = self._tool(name, "propose", principal)
             assert isinstance(tool, ProposeTool)
             self._authorize(principal, token, audience=name, scope=TOOL_SCOPES[name], tool=name)
-            draft = tool.to_command(self._parse(tool, args), today)
+            draft = self._draft(tool, args, today)
             return self._checked(name, draft, None, today, principal)
+
+    def check_arguments(self, name: str, args: dict[str, Any], principal: Principal, today: date) -> None:
+        """Refuse (ToolError, one line naming the field) arguments a tool would refuse, before
+        its caller stores anything for the call; a name that is no tool is left to the call."""
+        tool = TOOLS_BY_NAME.get(name)
+        if tool is None:
+            return
+        with self._logged(name, args, principal):  # a refused call is logged as any other
+            if isinstance(tool, ProposeTool):
+                self._draft(tool, args, today)
+            else:
+                self._parse(tool, args)
+
+    @classmethod
+    def _draft(cls, tool: ProposeTool, args: dict[str, Any], today: date) -> Command:
+        try:
+            return tool.to_command(cls._parse(tool, args), today)
+        except ValidationError as exc:  # the command's own bounds, should the schema miss one
+            raise ToolError(_one_line(exc, tool.name)) from None
 
     def recheck(
         self,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from erp_acl.commands import Amount, Quantity
 from erp_acl.domain import PurchaseOrderStatus, SalesOrderStatus
 from erp_acl.plain_text import plain_text
 
@@ -29,6 +30,9 @@ QUERY = 100
 NOTE = 250
 MAX_QUANTITY = Decimal("1000000000")
 MAX_AMOUNT = Decimal("1000000000000")
+# Numbers are typed as the commands type them (``Quantity``, ``Amount``: the digits the ERP can
+# hold), so a value too large (10**30) or too fine (a tenth of a cent) is refused here, in one
+# line naming the field, before anything is filed or stored.
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -112,8 +116,8 @@ class AccountBalanceArgs(ToolArgs):
 
 class ProposedPurchaseLine(ToolArgs):
     product_code: str = Field(min_length=1, max_length=CODE)
-    quantity: Decimal = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
-    unit_price: Decimal | None = Field(
+    quantity: Quantity = Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
+    unit_price: Amount | None = Field(
         default=None, gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="omit to use the standard cost"
     )
 
@@ -129,8 +133,8 @@ class ProposePurchaseOrderArgs(ToolArgs):
 
 class ProposedJournalLine(ToolArgs):
     account_code: str = Field(min_length=1, max_length=CODE)
-    debit: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
-    credit: Decimal = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    debit: Amount = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    credit: Amount = Field(default=Decimal("0"), ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
 
 
 class ProposeJournalEntryArgs(ToolArgs):
@@ -141,7 +145,7 @@ class ProposeJournalEntryArgs(ToolArgs):
 
 class ProposeCreditLimitChangeArgs(ToolArgs):
     customer_code: str = Field(min_length=1, max_length=CODE)
-    new_limit: Decimal = Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    new_limit: Amount = Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)
     reason: str = Field(default="", max_length=NOTE)
 
 
@@ -152,7 +156,7 @@ class ProposeSalesOrderCancellationArgs(ToolArgs):
 
 class ProposePriceChangeArgs(ToolArgs):
     product_code: str = Field(min_length=1, max_length=CODE)
-    new_price: Decimal = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
+    new_price: Amount = Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False)
     reason: str = Field(default="", max_length=NOTE)
 
 

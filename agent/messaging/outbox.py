@@ -186,6 +186,16 @@ class Outbox:
         with self._engine.connect() as conn:
             return conn.execute(query).first() is not None
 
+    def unsent_about(self, subject: str) -> bool:
+        """True when an unfinished message about ``subject`` is not published yet and the relay's
+        last attempt failed (the bus was unavailable; a relay stops at its first failure, so the
+        failed row may be an older one). The next relay tries them again."""
+        unsent = and_(outbox.c.completed_at.is_(None), outbox.c.published_at.is_(None))
+        mine = select(outbox.c.message_id).where(unsent, outbox.c.subject == subject).limit(1)
+        failing = select(outbox.c.message_id).where(unsent, outbox.c.last_error.is_not(None)).limit(1)
+        with self._engine.connect() as conn:
+            return conn.execute(mine).first() is not None and conn.execute(failing).first() is not None
+
     def unpublished_count(self) -> int:
         """Unfinished messages never published yet (what the next relay will send first)."""
         query = select(func.count()).where(outbox.c.completed_at.is_(None), outbox.c.published_at.is_(None))

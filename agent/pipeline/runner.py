@@ -185,7 +185,12 @@ class Pipeline:
         if self._threads:
             self._wake.set()
         elif self.service.settings.workers == "embedded":
-            self.drain()
+            try:
+                self.drain()
+            except BusUnavailable as exc:
+                # The work was committed to the outbox with its decision: it is not lost, and the
+                # next relay (any command, a worker) sends it once the queue answers again.
+                log.warning("queue unreachable; queued work waits in the outbox", error=str(exc))
 
     # ---- background threads -----------------------------------------------------------------
 

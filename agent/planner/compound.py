@@ -62,7 +62,9 @@ def split_reads(text: str, read_one: Callable[[str], Frame | None]) -> ReadsFram
 
 
 def _pieces(text: str) -> list[str]:
-    raw = clean_input(text)
+    # Runs of blanks become one space first: _JOIN starts with \s*, and scanning a long run of
+    # blanks from each of its positions was quadratic. Pieces are squashed anyway.
+    raw = re.sub(r"\s+", " ", clean_input(text))
     low = fold(raw)
     pieces: list[str] = []
     start = 0

@@ -22,6 +22,10 @@ from agent.planner.text import message_text
 from tools.rendering import ERROR_PREFIX, strip_untrusted_markers
 
 PLANNER_KEY = "planner"
+# The most of one human message the planner reads: what a chat message may hold
+# (agent.service.MAX_MESSAGE_CHARS). The service refuses longer ones; this bound holds for any
+# other caller too, so the planner's work never grows with what it is handed.
+MAX_REQUEST_CHARS = 8_000
 
 _REQUESTER = re.compile(r"^\s*Requester:\s*(?P<id>[^\s(]+)\s*(?:\((?P<name>[^)]*)\))?", re.MULTILINE)
 _DEFAULT_CC = re.compile(r"^\s*Default cost cent(?:er|re):\s*(?P<code>\S+)", re.MULTILINE | re.IGNORECASE)
@@ -113,7 +117,7 @@ def split_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
     turns: list[Turn] = []
     for message in messages:
         if isinstance(message, HumanMessage):
-            turns.append(Turn(human=message_text(message.content)))
+            turns.append(Turn(human=message_text(message.content)[:MAX_REQUEST_CHARS]))
         elif not turns:
             continue
         elif isinstance(message, AIMessage):

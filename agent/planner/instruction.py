@@ -20,6 +20,8 @@ from agent.planner.text import clean_input, fold, squash
 
 # Where a new sentence may start: after a line break, or after ". ", "! ", "? ", "; ".
 _BOUNDARY = re.compile(r"\n\s*|(?<=[.!?;])\s+")
+# A character ``squash`` keeps: neither a blank nor a separator it trims.
+_WORD = re.compile(r"[^\s,;:.!?-]")
 # The longest reason or memo a proposal takes (tools.schemas.NOTE).
 _MAX_NOTE = 250
 
@@ -29,9 +31,13 @@ def split_context(text: str) -> tuple[str, str]:
     context lead; without one, the whole text is the instruction and the context is empty."""
     cleaned = clean_input(text)
     low = fold(cleaned)
+    # Where the first word is (what ``squash`` would keep): found once, not per boundary, so a
+    # long message of separators stays linear.
+    word = _WORD.search(cleaned)
+    first_word = word.start() if word else len(cleaned)
     for boundary in _BOUNDARY.finditer(low):
         start = boundary.end()
-        if not squash(cleaned[: boundary.start()]) or start >= len(low):
+        if first_word >= boundary.start() or start >= len(low):
             continue
         if lx.CONTEXT_LEAD_RE.match(low, start):
             return cleaned[: boundary.start()].strip(), cleaned[start:].strip()

@@ -129,7 +129,7 @@ UNSUPPORTED_WRITE_RE: Final = re.compile(
     r"\b(?:create|add|register|enter|book|key\s+in|issue|raise)\s+(?:a\s+|an\s+|the\s+)?(?:new\s+)?"
     r"(?:supplier\s+)?(?:invoice|nf|nota\s+fiscal|fatura)\b|"
     r"\b(?:pay|settle)\s+(?:the\s+|an?\s+)?(?:invoice|bill|supplier|vendor)\b|"
-    r"\b(?:pay|settle)\b[^.?!]*\b(?:invoices?|bills?)\b|"
+    r"\b(?:pay|settle)\b[^.?!]{0,120}\b(?:invoices?|bills?)\b|"
     r"\b(?:receive|receipt)\s+(?:the\s+)?(?:po|purchase\s+order|goods|delivery)\b|"
     r"\b(?:un)?block\s+(?:the\s+)?(?:customer|client|supplier|vendor|product|account|c\d{5}|f\d{5})\b|"
     r"\b(?:release|lift|remove)\s+(?:the\s+)?credit\s+hold\b|"
@@ -334,8 +334,8 @@ MATCH_RE: Final = re.compile(
     r"diverg(?:e|es|ence|ent)|consistent|correspond(?:s)?|checks?\s+out|correct(?:ly)?|accurate|"
     r"over-?(?:billed|billing|charged|charging)|bate[mr]?|confere[m]?|conferir|diferen(?:ca|cas|te)|"
     r"divergen(?:cia|cias|te))\b|"
-    r"\b(?:check|verify|validate|cross-?check)\b[^.?!]*\bagainst\b|"
-    r"\b(?:is|are|was|were|looks?|seems?)\b[^.?!]*\b(?:right|wrong|ok|okay|fine|valid)\b"
+    r"\b(?:check|verify|validate|cross-?check)\b[^.?!]{0,120}\bagainst\b|"
+    r"\b(?:is|are|was|were|looks?|seems?)\b[^.?!]{0,120}\b(?:right|wrong|ok|okay|fine|valid)\b"
 )
 
 CREDIT_LIMIT_RE: Final = re.compile(

@@ -215,11 +215,18 @@ def _is_code_char(ch: str) -> bool:
 def find_numbers(text: str, *, money: bool = False) -> list[NumberMatch]:
     """Every number in ``text``, in order (digits and number words), codes excluded."""
     found = _find_digit_numbers(text, money=money)
-    taken = [(m.start, m.end) for m in found]
-    for match in _find_word_numbers(text):
-        if not any(match.start < end and start < match.end for start, end in taken):
-            found.append(match)
-    return sorted(found, key=lambda m: m.start)
+    words = _find_word_numbers(text)
+    # Both lists are in text order and each is free of overlaps, so one merge-like walk finds
+    # the digit numbers a word number overlaps (linear: a long message stays cheap).
+    kept: list[NumberMatch] = []
+    k = 0
+    for match in words:
+        while k < len(found) and found[k].end <= match.start:
+            k += 1
+        if k < len(found) and found[k].start < match.end:
+            continue
+        kept.append(match)
+    return sorted(found + kept, key=lambda m: m.start)
 
 
 def _find_digit_numbers(text: str, *, money: bool) -> list[NumberMatch]:
@@ -287,10 +294,11 @@ def _word_value(word: str) -> tuple[str, int] | None:
 
 def _find_word_numbers(text: str) -> list[NumberMatch]:
     words = [(m.group(0), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+    lowered = [w[0].lower() for w in words]  # once: lowering per start word made this quadratic
     out: list[NumberMatch] = []
     i = 0
     while i < len(words):
-        parsed = _read_number_words(words, i)
+        parsed = _read_number_words(lowered, i)
         if parsed is None:
             i += 1
             continue
@@ -313,9 +321,8 @@ def _find_word_numbers(text: str) -> list[NumberMatch]:
     return out
 
 
-def _read_number_words(words: list[tuple[str, int, int]], i: int) -> tuple[int, int] | None:
-    """Read a number-word phrase starting at word ``i``: (value, index after it) or None."""
-    lowered = [w[0].lower() for w in words]
+def _read_number_words(lowered: list[str], i: int) -> tuple[int, int] | None:
+    """Read a number-word phrase starting at (lower-case) word ``i``: (value, index after it) or None."""
     n = len(lowered)
 
     def at(k: int) -> str:

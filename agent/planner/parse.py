@@ -422,22 +422,22 @@ def _leftover_reason(s: Scratch) -> str:
 _CUSTOMER_PATTERNS = (
     re.compile(
         r"\b(?:credit\s*(?:limit|line|ceiling|cap)|limit)s?\s+(?:of|for|on|to)\s+(?:the\s+)?"
-        rf"(?:customer\s+|client\s+)?{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?){_STOP}"
+        rf"(?:customer\s+|client\s+)?{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"
     ),
     re.compile(
-        r"\b(?:give|grant|allow|offer|approve|extend)\s+(?P<x>[^,;:!?]+?)\s+(?:a|an|more)\s+(?:new\s+|higher\s+|"
+        r"\b(?:give|grant|allow|offer|approve|extend)\s+(?P<x>[^,;:!?]{1,120}?)\s+(?:a|an|more)\s+(?:new\s+|higher\s+|"
         r"lower\s+|bigger\s+|larger\s+|smaller\s+|increased\s+|reduced\s+)?(?:credit|limit)"
     ),
     re.compile(
-        r"(?P<x>[\w][\w&.' -]*?)(?:'s|s')\s+(?:current\s+|existing\s+)?(?:credit\s*)?(?:limit|line)\b"
+        r"(?P<x>[\w][\w&.' -]{0,120}?)(?:'s|s')\s+(?:current\s+|existing\s+)?(?:credit\s*)?(?:limit|line)\b"
     ),
     re.compile(
         r"(?:^|\b(?:raise|increase|set|change|update|lower|reduce|decrease|cut|bump|adjust|lift|boost|"
-        r"extend|double|halve|make|put|move|the)\s+)(?:the\s+)?(?P<x>[^,;:!?]+?)\s+(?:current\s+)?"
+        r"extend|double|halve|make|put|move|the)\s+)(?:the\s+)?(?P<x>[^,;:!?]{1,120}?)\s+(?:current\s+)?"
         r"credit\s*(?:limit|line)\b"
     ),
-    re.compile(rf"\b(?:customer|client)\s+(?P<x>[^,;:!?()]+?){_STOP}"),
-    re.compile(rf"\bfor\s+{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?){_STOP}"),
+    re.compile(rf"\b(?:customer|client)\s+(?P<x>[^,;:!?()]{{1,120}}?){_STOP}"),
+    re.compile(rf"\bfor\s+{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"),
 )
 _VERB_WORDS = frozenset(
     w
@@ -452,7 +452,9 @@ def _credit_limit_change(s: Scratch, today: date | None) -> Frame | None:
     if not lx.CREDIT_LIMIT_RE.search(s.low):
         return None
     has_verb = lx.CHANGE_VERB_RE.search(s.low) is not None
-    has_target = re.search(r"(?:\blimit\b|\bline\b)[^,;.?]*?\b(?:to|at|=|->|>)\s*(?:r\$|brl|\$)?\s*\d", s.low)
+    has_target = re.search(
+        r"(?:\blimit\b|\bline\b)[^,;.?]{0,120}?\b(?:to|at|=|->|>)\s*(?:r\$|brl|\$)?\s*\d", s.low
+    )
     has_new = re.search(r"\bnew\s+(?:credit\s+)?limit\b", s.low)
     if not (has_verb or has_target or has_new):
         return None
@@ -509,22 +511,24 @@ def _mask_numbers(low: str) -> str:
 _PRODUCT_PATTERNS = (
     re.compile(
         r"\b(?:price|pricing|cost|prices)\s+(?:of|for|on)\s+(?:the\s+)?(?:product\s+|item\s+|sku\s+)?"
-        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?){_STOP}"
+        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"
     ),
-    re.compile(r"(?P<x>[\w][\w&.' -]*?)(?:'s|s')\s+(?:list\s+|selling\s+|sale\s+|unit\s+|retail\s+)?price\b"),
+    re.compile(
+        r"(?P<x>[\w][\w&.' -]{0,120}?)(?:'s|s')\s+(?:list\s+|selling\s+|sale\s+|unit\s+|retail\s+)?price\b"
+    ),
     re.compile(
         r"\b(?:reprice|re-price|mark\s*-?\s*up|markup|mark\s*-?\s*down|markdown|discount|make)\s+(?:the\s+)?"
-        r"(?P<x>[^,;:!?()]+?)\s+(?:by|to|cost|costs|at|=|price)\b"
+        r"(?P<x>[^,;:!?()]{1,120}?)\s+(?:by|to|cost|costs|at|=|price)\b"
     ),
     re.compile(
         r"(?:^|\b(?:raise|increase|set|change|update|lower|reduce|decrease|cut|bump|adjust|lift|boost|drop|"
-        r"make|put|move|the)\s+)(?:the\s+)?(?P<x>[^,;:!?]+?)\s+(?:list\s+|selling\s+|sale\s+|unit\s+|"
+        r"make|put|move|the)\s+)(?:the\s+)?(?P<x>[^,;:!?]{1,120}?)\s+(?:list\s+|selling\s+|sale\s+|unit\s+|"
         r"retail\s+)?price\b"
     ),
-    re.compile(rf"\b(?:product|item|sku)\s+(?P<x>[^,;:!?()]+?){_STOP}"),
+    re.compile(rf"\b(?:product|item|sku)\s+(?P<x>[^,;:!?()]{{1,120}}?){_STOP}"),
     re.compile(
         rf"\b(?:raise|increase|lower|reduce|decrease|cut|bump|drop|set|change|update)\s+(?:the\s+)?"
-        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?)\s+(?:by|to)\b"
+        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?)\s+(?:by|to)\b"
     ),
 )
 
@@ -537,12 +541,12 @@ def _price_change(s: Scratch, today: date | None) -> Frame | None:
     )
     has_verb = lx.CHANGE_VERB_RE.search(s.low) is not None
     has_target = re.search(
-        r"\bprice\b[^,;?]*?\b(?:to|at|=|->|>|by)\s*(?:r\$|brl|\$|\u20ac)?\s*[-+]?\d", s.low
+        r"\bprice\b[^,;?]{0,120}?\b(?:to|at|=|->|>|by)\s*(?:r\$|brl|\$|\u20ac)?\s*[-+]?\d", s.low
     )
     if not (markup or has_verb or has_target or re.search(r"\bnew\s+price\b", s.low)):
         return None
     only_cost = re.search(r"\bcost\b", s.low) and not re.search(r"\bprice|pric|mark|discount\b", s.low)
-    if only_cost and not re.search(r"\bmake\b.+\bcost\b", s.low):
+    if only_cost and not re.search(r"\bmake\b.{1,120}\bcost\b", s.low):
         return None
     if (
         re.match(r"^(?:what|what's|whats|how|show|tell|is|was|when|who|which|list)\b", _strip_polite(s.low))
@@ -675,7 +679,9 @@ def _natural_lines(s: Scratch) -> tuple[list[JournalLineFrame], Decimal | None]:
     transfer = re.search(r"\b(?:transfer(?:red)?|move[ds]?)\b", blanked_low)
     if transfer:
         base = transfer.end()
-        m = re.search(r"\bfrom\s+(?P<src>.+?)\s+(?:to|into)\s+(?P<dst>.+?)(?=[,;.]|$)", blanked_low[base:])
+        m = re.search(
+            r"\bfrom\s+(?P<src>.{1,120}?)\s+(?:to|into)\s+(?P<dst>.{1,120}?)(?=[,;.]|$)", blanked_low[base:]
+        )
         if m:
             src = account_ref(blanked[base + m.start("src") : base + m.end("src")])
             dst = account_ref(blanked[base + m.start("dst") : base + m.end("dst")])
@@ -744,14 +750,14 @@ def _balance_amounts(lines: list[JournalLineFrame], hint: Decimal | None) -> lis
 
 _SUPPLIER_PATTERNS = (
     re.compile(
-        rf"\b(?P<prep>supplier|vendor|fornecedor)\s*[:=]?\s*(?:is\s+)?{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?){_STOP}"
+        rf"\b(?P<prep>supplier|vendor|fornecedor)\s*[:=]?\s*(?:is\s+)?{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"
     ),
     re.compile(
         r"\b(?P<prep>from|with|via|through|thru|at)\s+(?:the\s+)?(?:supplier\s+|vendor\s+)?"
-        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?){_STOP}"
+        rf"{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?){_STOP}"
     ),
     re.compile(
-        rf"\b(?:po|purchase\s+order|order|requisition)\s+(?P<prep>to|for|with)\s+{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]*?)"
+        rf"\b(?:po|purchase\s+order|order|requisition)\s+(?P<prep>to|for|with)\s+{_NOT_NUMBER}(?P<x>[^\W\d][^,;:!?()]{{0,120}}?)"
         r"(?=\s*[:;,]|\s+for\s+[\d]|\s+for\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
         r"twenty|thirty|forty|fifty|hundred|dozen)\b)"
     ),
@@ -761,7 +767,7 @@ _COST_CENTER_NAMED = (
         r"\b(?:(?:charge(?:d)?|bill(?:ed)?)\s+(?:(?:it|this|them|that|everything)\s+)?(?:(?:to|against|on|under)\s+)?|"
         r"(?:book(?:ed)?|allocate(?:d)?|put|assign(?:ed)?|post(?:ed)?|cost)\s+"
         r"(?:it\s+|this\s+|them\s+|that\s+|the\s+cost\s+|everything\s+)?(?:to|against|on|under)\s+)(?:the\s+)?"
-        r"(?P<x>[a-z][\w&' ]*?)(?:\s+(?:cost\s*cent(?:er|re)|cc|budget|department|dept|team|area))?"
+        r"(?P<x>[a-z][\w&' ]{0,120}?)(?:\s+(?:cost\s*cent(?:er|re)|cc|budget|department|dept|team|area))?"
         r"(?=\s*[,;:.!?]|\s*$|\s+(?:from|for|at|with|memo|note|because|since|please|and)\b)"
     ),
     re.compile(

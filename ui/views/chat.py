@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import streamlit as st
 
 from agent.service import (
+    MAX_MESSAGE_CHARS,
     AgentService,
     ChatEvent,
     ChatResult,
@@ -553,6 +554,7 @@ def page() -> None:
         key=PROMPT_KEY,
         on_submit=_queue_typed,
         disabled=notice is not None,
+        max_chars=MAX_MESSAGE_CHARS,
     )
     _conversation_list(list_slot, conversations, thread_id)
 

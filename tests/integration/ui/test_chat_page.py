@@ -225,3 +225,12 @@ def test_runs_started_by_erp_events_are_listed_apart_from_the_clerks_own_convers
 
     ok(at.button(key=f"conversation-{event_thread}").click().run())
     assert at.chat_message[0].markdown[0].value == "How much stock of NUT-M8 is there?"
+
+
+def test_the_chat_input_takes_no_more_than_a_message_may_hold(app_as: AppAs) -> None:
+    from agent.service import MAX_MESSAGE_CHARS
+
+    at = ok(app_as("alice", "chat"))
+
+    # The browser stops typing at the limit; the service refuses longer messages from anywhere.
+    assert at.chat_input[0].proto.max_chars == MAX_MESSAGE_CHARS == 8_000
