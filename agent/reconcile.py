@@ -8,7 +8,10 @@ reference field — and joins them in memory by key (a hash join; no query per i
 - **duplicate**: two or more live ERP documents carry one intent's key (a legacy retry, a
   manual re-entry that copied the reference);
 - **divergent**: the document landed with other lines or amounts than the approved command;
-- **orphan**: a document (or ledger entry) claims an agent key that no proposal has.
+- **orphan**: a document (or ledger entry) claims an agent key that no proposal has;
+- **unauthorized**: a write landed for a proposal whose decisions in the audit trail do not satisfy
+  the gate the trail recorded (an "approved" set by hand in the database, a payload changed after
+  approval): see ``agent.authorization``.
 
 Each discrepancy is stored once (seen again, it is only re-dated) and gets one compensating
 proposal — a cancellation of a duplicate or divergent order, a reversing journal entry, a re-send
@@ -33,11 +36,12 @@ from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
 
 from agent.approvals import metadata, proposals
+from agent.authorization import UnauthorizedWrite
 from erp_acl.commands import CancelPurchaseOrder, Command, JournalLineSpec, PostJournalEntry, parse_command
 from erp_acl.domain import LandedDocument, LedgerEntry
 from erp_acl.landing import divergence
 
-DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan"]
+DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan", "unauthorized"]
 INTENDED = ("approved", "committing", "committed")
 
 reconciliation_runs = Table(
@@ -284,6 +288,7 @@ def compensation_for(
         "duplicate": f"duplicate of the write under key {finding.key}",
         "divergent": f"landed differently from the approved command: {finding.detail}",
         "orphan": f"carries agent key {finding.key}, which no proposal has",
+        "unauthorized": f"written without an authorizing decision: {finding.detail}",
     }[finding.kind]
     if document.document_type == "purchase_order":
         return CancelPurchaseOrder(order_number=document.document_id, reason=why[:200]), None
@@ -307,6 +312,43 @@ def reversing_entry(document: LandedDocument, why: str) -> PostJournalEntry:
 
 # (finding, command, erp key) -> id of the compensating proposal filed
 FileCompensation = Callable[[Discrepancy, Command, str | None], str]
+# (key, fingerprint) of each ledger write -> those no authorized proposal accounts for
+FindUnauthorized = Callable[[Iterable[tuple[str, str]]], list[UnauthorizedWrite]]
+
+
+def unauthorized_findings(
+    intents: Iterable[Intent],
+    ledger: Iterable[LedgerEntry],
+    documents: Iterable[LandedDocument],
+    find: FindUnauthorized,
+) -> list[Finding]:
+    """The landed writes of intents that the audit trail's decisions do not authorize. A key no
+    proposal has is left to the orphan check; this is about writes with a proposal behind them."""
+    by_key = {intent.key: intent for intent in intents}
+    landed = [
+        (e.idempotency_key, e.fingerprint)
+        for e in ledger
+        if e.receipt is not None and e.idempotency_key in by_key
+    ]
+    live: dict[str, list[LandedDocument]] = defaultdict(list)
+    for document in documents:
+        if not document.cancelled:
+            live[document.reference].append(document)
+    findings = []
+    for write in find(landed):
+        intent = by_key[write.idempotency_key]
+        detail = f"proposal {intent.proposal_id} landed without an authorizing decision: {write.reason}"
+        findings.append(
+            Finding(
+                "unauthorized",
+                write.idempotency_key,
+                detail,
+                intent.proposal_id,
+                intent.action,
+                tuple(live.get(write.idempotency_key, ())),
+            )
+        )
+    return findings
 
 
 class Reconciler:
@@ -321,6 +363,7 @@ class Reconciler:
         file_compensation: FileCompensation | None,
         confirm_landed: Callable[[str, LedgerEntry], None],
         missing_after: timedelta,
+        unauthorized: FindUnauthorized | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
@@ -328,6 +371,7 @@ class Reconciler:
         self._documents = documents
         self._file = file_compensation
         self._confirm = confirm_landed
+        self._unauthorized = unauthorized
         self._missing_after = missing_after
         self._now = now
 
@@ -353,6 +397,9 @@ class Reconciler:
                 comparison = compare(
                     intents, ledger, documents, now=self._now(), missing_after=self._missing_after
                 )
+                if self._unauthorized is not None:
+                    found = unauthorized_findings(intents, ledger, documents, self._unauthorized)
+                    comparison.findings.extend(found)
             for intent, entry in comparison.landed_unconfirmed:
                 self._confirm(intent.proposal_id, entry)
             payloads = {i.key: i.payload for i in intents}

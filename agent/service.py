@@ -34,6 +34,7 @@ from agent.approvals import (
     ProposalStore,
     already_decided,
 )
+from agent.authorization import Authorizer
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
@@ -288,12 +289,15 @@ class AgentService:
         # Called when a write was queued; the pipeline wires itself in here (see agent.pipeline).
         self.on_enqueued: Callable[[], None] = lambda: None
         self.pipeline: Pipeline | None = None
+        # The audit trail, not the approvals store's status, says whether a write is authorized.
+        self.authorizer = Authorizer(audit, roles_of=self._roles, policy=policies.effective)
         self.reconciler = Reconciler(
             engine=engine,
             ledger=erp.ledger_entries,
             documents=erp.landed_documents,
             file_compensation=self._file_compensation if "reconciler" in self.identities else None,
             confirm_landed=self._confirm_landed,
+            unauthorized=self.authorizer.unauthorized_writes,
             missing_after=timedelta(seconds=settings.reconcile_missing_after_seconds),
             now=now,
         )
@@ -876,6 +880,7 @@ class AgentService:
     def recover(self) -> list[Proposal]:
         """Finish what a crash or an outage left half done; safe to repeat.
 
+        - an "approved" proposal the audit trail's decisions do not authorize fails, never queued;
         - an approved write whose result never came back is queued again under its own key (the
           ERP's ledger turns a write that did land into its stored receipt, never a second one);
         - an approved proposal from before the queue existed gets its outbox row;
@@ -885,10 +890,16 @@ class AgentService:
         """
         touched: dict[str, Proposal] = {}
         for proposal in self.store.list_by_status(("approved", "committing")):
+            touched[proposal.id] = proposal
+            refused = self.authorize_write(proposal)
+            if refused is not None:
+                # "approved" with no decision behind it in the trail: it ends here, never queued.
+                self.store.mark(proposal.id, "failed", error=refused, only_from=("approved", "committing"))
+                self.outbox.complete_subject(proposal.id, "failed")
+                continue
             if not self.outbox.has_subject(proposal.id):
                 with self.engine.begin() as conn:
                     self._enqueue(conn, proposal, self._actor_of(proposal))
-            touched[proposal.id] = proposal
         self.outbox.republish_unfinished()
         self.on_enqueued()
         for proposal in self.store.list_by_status(("committed", "failed"), untold=True):
@@ -906,6 +917,23 @@ class AgentService:
                 touched[proposal.id] = proposal
         self.backfill_commit_records()
         return [self.store.get(pid) for pid in touched]
+
+    def authorize_write(self, proposal: Proposal) -> str | None:
+        """Why ``proposal`` may not be written (None when the audit trail's decisions authorize it);
+        a refusal is recorded in the trail. Asked before anything applies a write."""
+        problem = self.authorizer.check(proposal)
+        if problem is None:
+            return None
+        self.audit.append(
+            proposal_event(
+                "access_denied",
+                proposal,
+                actor=self.agent.id,
+                tool=f"commit:{proposal.action}",
+                details={"kind": "write_not_authorized", "reason": problem, "status": proposal.status},
+            )
+        )
+        return f"not written: {problem}; propose it again and have it approved"
 
     # ---- audit ------------------------------------------------------------------------------
 
@@ -933,15 +961,26 @@ class AgentService:
         return [r for r in self.erp.ledger() if r.idempotency_key not in recorded]
 
     def verify_audit(self, *, against_erp: bool = False) -> VerifyReport:
-        """Recompute the chain and every signature; optionally check that every ERP write is recorded."""
+        """Recompute the chain and every signature; optionally check that every ERP write is recorded
+        and was authorized by decisions the trail records (against the gate it recorded)."""
         report = self.audit.verify()
         if not report.ok or not against_erp:
             return report
         missing = self.unaudited_commits()
-        if not missing:
+        if missing:
+            keys = ", ".join(r.idempotency_key for r in missing[:5])
+            problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
+            return report.model_copy(update={"ok": False, "problem": problem})
+        unauthorized = self.authorizer.unauthorized_writes(
+            (r.idempotency_key, r.fingerprint) for r in self.erp.ledger()
+        )
+        if not unauthorized:
             return report
-        keys = ", ".join(r.idempotency_key for r in missing[:5])
-        problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
+        named = "; ".join(f"{u.proposal_id or u.idempotency_key}: {u.reason}" for u in unauthorized[:5])
+        problem = (
+            f"{len(unauthorized)} write(s) in the ERP ledger have no authorizing decision in the audit trail:"
+            f" {named} (see `countersign reconcile`)"
+        )
         return report.model_copy(update={"ok": False, "problem": problem})
 
     def audit_search(
@@ -1121,6 +1160,11 @@ class AgentService:
     def _file_compensation(self, discrepancy: Discrepancy, command: ErpCommand, erp_key: str | None) -> str:
         """File the compensating proposal of a discrepancy as the reconciler's own identity; the
         policy gates it like any write. A re-send keeps the original key, versions and fingerprint."""
+        if erp_key is not None and discrepancy.proposal_id is not None:
+            # A re-send writes the original intent again: only one the trail's decisions authorized.
+            refused = self.authorizer.check(self.store.get(discrepancy.proposal_id))
+            if refused is not None:
+                raise Refused(f"no re-send of an unauthorized intent: {refused}")
         identity = self.identities["reconciler"]
         principal = Principal(identity.id, identity.id)
         token = self.gateway.mint(principal, self.gateway.check_audience(command.action))
@@ -1149,9 +1193,10 @@ class AgentService:
                 proposal,
                 actor=identity.id,
                 tool=f"reconcile:{discrepancy.kind}",
-                gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
+                gate=proposal.gate,
                 details={
                     "discrepancy": discrepancy.id,
+                    "erp_key": erp_key,
                     "finding": discrepancy.detail,
                     "action": proposal.action,
                     "summary": proposal.summary,

@@ -84,6 +84,7 @@ class Pipeline:
             gateway=service.gateway,
             inbox=self.inbox,
             publish=self._publish_result,
+            authorize=service.authorize_write,
         )
         self.results = ResultConsumer(
             engine=service.engine,
