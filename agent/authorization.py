@@ -31,7 +31,7 @@ from typing import Any, Final
 from agent.approvals import Proposal
 from agent.policy import Approval, Gate, Policy, evaluate
 from erp_acl.commands import fingerprint, parse_command
-from tools.audit import AuditRecord, AuditTrail, EventType
+from tools.audit import AuditEvent, AuditTrail, EventType
 
 # The records that file a proposal, decide it or end it without a decision.
 TRAIL_TYPES: Final[tuple[EventType, ...]] = ("proposal", "decision", "expiry")
@@ -55,6 +55,8 @@ class Authority:
     revision: int = 0
     approvals: list[tuple[int, str]] = field(default_factory=list)  # (revision, actor)
     ended: str | None = None  # "rejected by bob", "expired": no write may follow
+    # A compensation filed before its record named the ERP key: the key cannot be checked.
+    key_unrecorded: bool = False
 
     def problem(self, roles_of: RolesOf, policy: Policy) -> str | None:
         """Why the recorded decisions do not authorize a write (None when they do)."""
@@ -82,7 +84,7 @@ class Authority:
         )
 
 
-def authorities(records: Iterable[AuditRecord]) -> dict[str, Authority]:
+def authorities(records: Iterable[AuditEvent]) -> dict[str, Authority]:
     """What the trail says about each proposal it files, by proposal id (records in seq order)."""
     found: dict[str, Authority] = {}
     for record in records:
@@ -134,7 +136,8 @@ def write_problem(
     problem = authority.problem(roles_of, policy)
     if problem is not None:
         return problem
-    if proposal.write_key != authority.write_key or proposal.action != authority.action:
+    key_differs = proposal.write_key != authority.write_key and not authority.key_unrecorded
+    if key_differs or proposal.action != authority.action:
         return f"proposal {proposal.id} no longer carries the key and action the audit trail recorded"
     if proposal.revision != authority.revision or proposal.fingerprint != authority.fingerprint:
         return f"proposal {proposal.id} is not the revision the audit trail records as decided"
@@ -201,7 +204,7 @@ class Authorizer:
         return unauthorized
 
 
-def _filed(record: AuditRecord, proposal_id: str) -> Authority:
+def _filed(record: AuditEvent, proposal_id: str) -> Authority:
     details = record.details
     key = record.idempotency_key or ""
     erp_key = details.get("erp_key")
@@ -213,6 +216,7 @@ def _filed(record: AuditRecord, proposal_id: str) -> Authority:
         requester=record.on_behalf_of or record.actor,
         gate=dict(record.gate or {}),
         fingerprint=record.fingerprint,
+        key_unrecorded=(record.tool or "").startswith("reconcile:") and "erp_key" not in details,
     )
 
 
