@@ -151,6 +151,11 @@ __all__ = [
 
 Via = Literal["agent", "mcp"]
 EXPIRY_ACTOR = "system:expiry"
+# A proposal in one of these states has ended: its run waits only to tell the requester.
+TERMINAL: tuple[ProposalStatus, ...] = ("committed", "failed", "rejected", "expired")
+# The steps a run takes once resumed with an outcome: one of them left dangling was cut short while
+# telling it. (Never ``propose`` or ``await_approval``: those may belong to a run still going.)
+TELLING_STEPS = frozenset({"report_outcome", "report_rejection", "respond", "reason"})
 
 
 def _utc_now() -> datetime:
@@ -884,8 +889,8 @@ class AgentService:
         - an approved write whose result never came back is queued again under its own key (the
           ERP's ledger turns a write that did land into its stored receipt, never a second one);
         - an approved proposal from before the queue existed gets its outbox row;
-        - a finished proposal whose run still waits is told its outcome;
-        - a run that stopped between nodes is continued;
+        - a proposal that ended (committed, failed, rejected, expired) whose run was never told is
+          told once: a run paused at its interrupt is resumed, one stopped mid-step is continued;
         - every write in the ERP ledger gets its audit record.
         """
         touched: dict[str, Proposal] = {}
@@ -902,19 +907,8 @@ class AgentService:
                     self._enqueue(conn, proposal, self._actor_of(proposal))
         self.outbox.republish_unfinished()
         self.on_enqueued()
-        for proposal in self.store.list_by_status(("committed", "failed"), untold=True):
-            config = self._config(proposal.thread_id)
-            state = self.graph.get_state(config)
-            if any(
-                isinstance(i.value, dict) and i.value.get("proposal_id") == proposal.id
-                for i in state.interrupts
-            ):
-                self.resume_with_outcome(proposal)
-                touched[proposal.id] = proposal
-            elif "report_outcome" in state.next:
-                with correlated(thread_id=proposal.thread_id, proposal_id=proposal.id):
-                    self.graph.invoke(None, config, durability="sync")
-                touched[proposal.id] = proposal
+        for proposal in self.tell_untold():
+            touched[proposal.id] = proposal
         self.backfill_commit_records()
         return [self.store.get(pid) for pid in touched]
 
@@ -934,6 +928,69 @@ class AgentService:
             )
         )
         return f"not written: {problem}; propose it again and have it approved"
+
+    def tell_untold(self, *, quiet_for: timedelta = timedelta(0)) -> list[Proposal]:
+        """Resume, once, every run whose proposal has ended but whose requester was never told.
+
+        A crash can leave such a run paused at its interrupt (before the resume) or stopped on a
+        later step with its task dangling (mid-resume: reporting the outcome, or the reply after
+        it). ``quiet_for`` (the standing job's guard) leaves alone a proposal that ended, or a run
+        that took a step, less than that long ago: another process may be telling it right now.
+        """
+        cutoff = self._now() - quiet_for if quiet_for else None
+        told = []
+        for proposal in self.store.list_by_status(TERMINAL, untold=True):
+            if cutoff is not None and not self.store.claim_untold(
+                proposal.id, ended_before=cutoff, now=self._now()
+            ):
+                continue  # ended too recently, or another worker claimed it a moment ago
+            if self._tell_untold(proposal, cutoff):
+                told.append(proposal)
+        return told
+
+    def _tell_untold(self, proposal: Proposal, cutoff: datetime | None) -> bool:
+        if proposal.compensates is not None and proposal.requester in self.agent_ids:
+            self.store.mark_told(proposal.id)  # reconciliation's own proposal: no conversation waits
+            return False
+        config = self._config(proposal.thread_id)
+        state = self.graph.get_state(config)
+        if cutoff is not None and state.created_at and datetime.fromisoformat(state.created_at) > cutoff:
+            return False  # the run took a step just now: it is alive, leave it be
+        waiting = [
+            str(i.id)
+            for i in state.interrupts
+            if isinstance(i.value, dict) and i.value.get("proposal_id") == proposal.id
+        ]
+        if waiting:
+            self._tell(proposal, waiting[0], self._outcome_for(proposal))
+            return True
+        if state.next and set(state.next) <= TELLING_STEPS and not state.interrupts:
+            # Resumed, then stopped mid-way: the dangling task continues from its checkpoint.
+            with correlated(thread_id=proposal.thread_id, proposal_id=proposal.id):
+                self.graph.invoke(None, config, durability="sync")
+            self.store.mark_told(proposal.id)
+            return True
+        self.store.mark_told(proposal.id)  # the run finished, or moved on: nothing left to tell
+        return False
+
+    def _outcome_for(self, proposal: Proposal) -> ApprovalDecision:
+        """What the waiting run is resumed with for a proposal that has ended."""
+        if proposal.status in ("rejected", "expired"):
+            kind: Literal["reject", "expire"] = "reject" if proposal.status == "rejected" else "expire"
+            ending = [d for d in proposal.approvals if d.decision == kind][-1:]
+            return ApprovalDecision(
+                proposal_id=proposal.id,
+                decision=kind,
+                actor=ending[0].actor if ending else EXPIRY_ACTOR,
+                reason=ending[0].reason if ending else None,
+            )
+        last = proposal.current_approvals()[-1:]
+        return ApprovalDecision(
+            proposal_id=proposal.id,
+            decision="approve",
+            actor=last[0].actor if last else "",
+            reason=last[0].reason if last else None,
+        )
 
     # ---- audit ------------------------------------------------------------------------------
 
