@@ -172,6 +172,19 @@ class Authorizer:
         found = authorities(self._audit.records(proposal_id=proposal.id, types=TRAIL_TYPES))
         return write_problem(proposal, found.get(proposal.id), roles_of=self._roles_of, policy=self._policy())
 
+    def awaiting_records(self, proposal: Proposal) -> bool:
+        """Whether the approvals store lists an approval of the current revision that the trail
+        does not hold yet. ``decide`` commits the claim (and the queued write) first and appends
+        its audit record right after, so a writer in another process can get there in between:
+        that write waits for the record instead of failing. (A forged decision row waits the same
+        way and is never written: ``recover`` fails it, reconciliation reports it.)"""
+        found = authorities(self._audit.records(proposal_id=proposal.id, types=TRAIL_TYPES))
+        authority = found.get(proposal.id)
+        if authority is None or authority.ended is not None:
+            return False
+        recorded = {actor for revision, actor in authority.approvals if revision == proposal.revision}
+        return any(d.actor not in recorded for d in proposal.current_approvals())
+
     def unauthorized_writes(self, written: Iterable[tuple[str, str]]) -> list[UnauthorizedWrite]:
         """Of the ``(idempotency key, fingerprint)`` pairs the ERP's ledger holds, those that no
         proposal authorized in the trail accounts for. One read of the trail, however many."""

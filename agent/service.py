@@ -128,6 +128,7 @@ __all__ = [
     "ChatResult",
     "Conversation",
     "Decision",
+    "DecisionNotYetAudited",
     "Discrepancy",
     "EditableField",
     "EvidenceCheck",
@@ -160,6 +161,11 @@ TELLING_STEPS = frozenset({"report_outcome", "report_rejection", "respond", "rea
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class DecisionNotYetAudited(Exception):
+    """An approval is in the approvals store but its audit record is not in the trail yet (the
+    decision is a moment from recording it): not a refusal, the writer tries again."""
 
 
 class Refused(Exception):
@@ -912,12 +918,19 @@ class AgentService:
         self.backfill_commit_records()
         return [self.store.get(pid) for pid in touched]
 
-    def authorize_write(self, proposal: Proposal) -> str | None:
+    def authorize_write(self, proposal: Proposal, *, wait_for_records: bool = False) -> str | None:
         """Why ``proposal`` may not be written (None when the audit trail's decisions authorize it);
-        a refusal is recorded in the trail. Asked before anything applies a write."""
+        a refusal is recorded in the trail. Asked before anything applies a write.
+
+        ``wait_for_records`` (the ERP writer): an approval the store holds but the trail does not
+        yet raises ``DecisionNotYetAudited``, so the delivery is retried rather than failed."""
         problem = self.authorizer.check(proposal)
         if problem is None:
             return None
+        if wait_for_records and self.authorizer.awaiting_records(proposal):
+            raise DecisionNotYetAudited(
+                f"proposal {proposal.id}: its approval is not in the audit trail yet; the write waits for it"
+            )
         self.audit.append(
             proposal_event(
                 "access_denied",

@@ -88,7 +88,8 @@ class Pipeline:
             gateway=service.gateway,
             inbox=self.inbox,
             publish=self._publish_result,
-            authorize=service.authorize_write,
+            # Raises (so the delivery is retried) while an approval's audit record is on its way.
+            authorize=lambda proposal: service.authorize_write(proposal, wait_for_records=True),
         )
         self.results = ResultConsumer(
             engine=service.engine,

@@ -41,8 +41,8 @@ class ErpWriterWorker:
         publish: Callable[[CommitResult], None],
         authorize: Callable[[Proposal], str | None],
     ) -> None:
-        """``authorize`` says why a proposal may not be written (None when it may); required, so a
-        writer can never be built that skips the check."""
+        """``authorize`` says why a proposal may not be written (None when it may), or raises to
+        have the delivery retried; required, so a writer can never be built that skips the check."""
         self._store = store
         self._gateway = gateway
         self._inbox = inbox

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from agent.approvals import Proposal
-from agent.service import AgentService, build_service
+from agent.records import decision_event
+from agent.service import AgentService, DecisionNotYetAudited, build_service
 from agent.settings import Settings
 from erp_acl.commands import parse_command
 from erp_acl.ports import Erp
@@ -207,3 +208,20 @@ def _json(value: dict[str, Any]) -> str:
     import json
 
     return json.dumps(value)
+
+
+def test_a_write_waits_for_an_approval_whose_audit_record_is_not_in_the_trail_yet(
+    service: AgentService,
+) -> None:
+    # decide() commits the claim and the queued write, then appends the decision record: a writer
+    # in another process can come in between. It must wait for the record, not fail the proposal.
+    proposal = file_purchase_order(service)
+    claimed = service.store.decide(
+        proposal.id, actor="bob", decision="approve", check=lambda _: None, satisfied=lambda *_: True
+    )
+    with pytest.raises(DecisionNotYetAudited):
+        service.authorize_write(claimed, wait_for_records=True)
+    assert service.proposal(proposal.id).status == "approved"
+
+    service.audit.append(decision_event(claimed, "bob", "approve", None))
+    assert service.authorize_write(claimed, wait_for_records=True) is None
