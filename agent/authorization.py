@@ -169,21 +169,24 @@ class Authorizer:
 
     def check(self, proposal: Proposal) -> str | None:
         """Why ``proposal`` may not be written now (None when the trail's decisions authorize it)."""
-        found = authorities(self._audit.records(proposal_id=proposal.id, types=TRAIL_TYPES))
-        return write_problem(proposal, found.get(proposal.id), roles_of=self._roles_of, policy=self._policy())
+        return self.assess(proposal)[0]
 
-    def awaiting_records(self, proposal: Proposal) -> bool:
-        """Whether the approvals store lists an approval of the current revision that the trail
-        does not hold yet. ``decide`` commits the claim (and the queued write) first and appends
-        its audit record right after, so a writer in another process can get there in between:
-        that write waits for the record instead of failing. (A forged decision row waits the same
-        way and is never written: ``recover`` fails it, reconciliation reports it.)"""
+    def assess(self, proposal: Proposal) -> tuple[str | None, bool]:
+        """``check``, and whether the approvals store lists an approval of the current revision
+        that the trail does not hold yet — both from one read of the trail, so a record appended
+        in between cannot make them disagree.
+
+        ``decide`` commits the claim (and the queued write) first and appends its audit record
+        right after, so a writer in another process can get there in between: that write waits
+        for the record instead of failing. (A forged decision row waits the same way and is never
+        written: ``recover`` fails it, reconciliation reports it.)"""
         found = authorities(self._audit.records(proposal_id=proposal.id, types=TRAIL_TYPES))
         authority = found.get(proposal.id)
-        if authority is None or authority.ended is not None:
-            return False
+        problem = write_problem(proposal, authority, roles_of=self._roles_of, policy=self._policy())
+        if problem is None or authority is None or authority.ended is not None:
+            return problem, False
         recorded = {actor for revision, actor in authority.approvals if revision == proposal.revision}
-        return any(d.actor not in recorded for d in proposal.current_approvals())
+        return problem, any(d.actor not in recorded for d in proposal.current_approvals())
 
     def unauthorized_writes(self, written: Iterable[tuple[str, str]]) -> list[UnauthorizedWrite]:
         """Of the ``(idempotency key, fingerprint)`` pairs the ERP's ledger holds, those that no

@@ -924,10 +924,10 @@ class AgentService:
 
         ``wait_for_records`` (the ERP writer): an approval the store holds but the trail does not
         yet raises ``DecisionNotYetAudited``, so the delivery is retried rather than failed."""
-        problem = self.authorizer.check(proposal)
+        problem, unrecorded = self.authorizer.assess(proposal)
         if problem is None:
             return None
-        if wait_for_records and self.authorizer.awaiting_records(proposal):
+        if wait_for_records and unrecorded:
             raise DecisionNotYetAudited(
                 f"proposal {proposal.id}: its approval is not in the audit trail yet; the write waits for it"
             )
