@@ -450,6 +450,23 @@ class ProposalStore:
         with self._engine.connect() as conn:
             return self._load_many(conn, [dict(r) for r in conn.execute(query).mappings()])
 
+    def claim_untold(self, proposal_id: str, *, ended_before: datetime, now: datetime) -> bool:
+        """Claim the telling of an ended proposal nobody has told: True for the one caller whose
+        conditional UPDATE moved ``updated_at`` from at or before ``ended_before`` to ``now``. A
+        lease, not a lock: if the claimer dies, the proposal can be claimed again once ``now`` is
+        that old."""
+        query = (
+            update(proposals)
+            .where(
+                proposals.c.id == proposal_id,
+                proposals.c.told_at.is_(None),
+                proposals.c.updated_at <= ended_before.astimezone(UTC),
+            )
+            .values(updated_at=now.astimezone(UTC))
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(query).rowcount == 1)
+
     def mark_told(self, proposal_id: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(update(proposals).where(proposals.c.id == proposal_id).values(told_at=_now()))

@@ -263,7 +263,8 @@ def build_graph(
                 actor=who.actor,
                 tool=chosen["name"],
                 evidence=[e.digest for e in proposal.evidence],
-                gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
+                # The whole gate: what authorizes the write later is read from here, not the table.
+                gate=proposal.gate,
                 details={
                     "request": _request_text(state["messages"]),
                     "action": proposal.action,

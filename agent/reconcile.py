@@ -13,7 +13,10 @@ reference field — and joins them in memory by key (a hash join; no query per i
   lines, amounts, supplier, cost center, memo, date or description, or (for a change made in place)
   the credit limit, list price or cancelled status of the record as it stands now; of several
   approved changes to one record only the one that landed last must still hold;
-- **orphan**: a document (or ledger entry) claims an agent key that no proposal has.
+- **orphan**: a document (or ledger entry) claims an agent key that no proposal has;
+- **unauthorized**: a write landed for a proposal whose decisions in the audit trail do not satisfy
+  the gate the trail recorded (an "approved" set by hand in the database, a payload changed after
+  approval): see ``agent.authorization``.
 
 Each discrepancy is stored once (seen again, it is only re-dated) and gets one compensating
 proposal — a cancellation of a duplicate or divergent order, a reversing journal entry, a re-send
@@ -40,6 +43,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select, update
 
 from agent.approvals import metadata, proposals
+from agent.authorization import UnauthorizedWrite
 from erp_acl.commands import (
     CancelPurchaseOrder,
     CancelSalesOrder,
@@ -52,7 +56,7 @@ from erp_acl.domain import LandedDocument, LedgerEntry
 from erp_acl.landing import changed_record, divergence, record_divergence
 from erp_acl.rules import MAX_DESCRIPTION
 
-DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan"]
+DiscrepancyKind = Literal["missing", "duplicate", "divergent", "orphan", "unauthorized"]
 INTENDED = ("approved", "committing", "committed")
 
 reconciliation_runs = Table(
@@ -398,6 +402,7 @@ def compensation_for(
         "duplicate": f"duplicate of the write under key {finding.key}",
         "divergent": f"landed differently from the approved command: {finding.detail}",
         "orphan": f"carries agent key {finding.key}, which no proposal has",
+        "unauthorized": f"written without an authorizing decision: {finding.detail}",
     }[finding.kind]
     if document.document_type == "purchase_order":
         return CancelPurchaseOrder(order_number=document.document_id, reason=why[:200]), None
@@ -430,6 +435,43 @@ def reversing_entry(document: LandedDocument, why: str) -> PostJournalEntry:
 
 # (finding, command, erp key) -> id of the compensating proposal filed
 FileCompensation = Callable[[Discrepancy, Command, str | None], str]
+# (key, fingerprint) of each ledger write -> those no authorized proposal accounts for
+FindUnauthorized = Callable[[Iterable[tuple[str, str]]], list[UnauthorizedWrite]]
+
+
+def unauthorized_findings(
+    intents: Iterable[Intent],
+    ledger: Iterable[LedgerEntry],
+    documents: Iterable[LandedDocument],
+    find: FindUnauthorized,
+) -> list[Finding]:
+    """The landed writes of intents that the audit trail's decisions do not authorize. A key no
+    proposal has is left to the orphan check; this is about writes with a proposal behind them."""
+    by_key = {intent.key: intent for intent in intents}
+    landed = [
+        (e.idempotency_key, e.fingerprint)
+        for e in ledger
+        if e.receipt is not None and e.idempotency_key in by_key
+    ]
+    live: dict[str, list[LandedDocument]] = defaultdict(list)
+    for document in documents:
+        if not document.cancelled:
+            live[document.reference].append(document)
+    findings = []
+    for write in find(landed):
+        intent = by_key[write.idempotency_key]
+        detail = f"proposal {intent.proposal_id} landed without an authorizing decision: {write.reason}"
+        findings.append(
+            Finding(
+                "unauthorized",
+                write.idempotency_key,
+                detail,
+                intent.proposal_id,
+                intent.action,
+                tuple(live.get(write.idempotency_key, ())),
+            )
+        )
+    return findings
 
 
 class Reconciler:
@@ -444,6 +486,7 @@ class Reconciler:
         file_compensation: FileCompensation | None,
         confirm_landed: Callable[[str, LedgerEntry], None],
         missing_after: timedelta,
+        unauthorized: FindUnauthorized | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         read_record: Callable[[Command], LandedDocument | None] | None = None,
     ) -> None:
@@ -452,6 +495,7 @@ class Reconciler:
         self._documents = documents
         self._file = file_compensation
         self._confirm = confirm_landed
+        self._unauthorized = unauthorized
         self._missing_after = missing_after
         self._now = now
         # Reads the record a change in place changed (None: gone); one read per record changed.
@@ -485,6 +529,9 @@ class Reconciler:
                     missing_after=self._missing_after,
                     records=records,
                 )
+                if self._unauthorized is not None:
+                    found = unauthorized_findings(intents, ledger, documents, self._unauthorized)
+                    comparison.findings.extend(found)
             for intent, entry in comparison.landed_unconfirmed:
                 self._confirm(intent.proposal_id, entry)
             payloads = {i.key: i.payload for i in intents}

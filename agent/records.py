@@ -36,6 +36,11 @@ def decision_event(
             "policy_version": gate.get("policy_version"),
             "rule": gate.get("rule"),
             "approvals_required": gate.get("approvals_required"),
+            # The rest of what the gate counts: an edit can change the rule, and what authorizes
+            # the write is read back from the trail (agent.authorization).
+            "mode": gate.get("mode"),
+            "approver_roles": gate.get("approver_roles"),
+            "required_role": gate.get("required_role"),
             "approvers": [d.actor for d in proposal.current_approvals()],
         },
         details={

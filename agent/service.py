@@ -38,6 +38,7 @@ from agent.approvals import (
     already_decided,
 )
 from agent.audit_keys import AuditKeyError, placement_warnings
+from agent.authorization import Authorizer
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
@@ -141,6 +142,7 @@ __all__ = [
     "ChatResult",
     "Conversation",
     "Decision",
+    "DecisionNotYetAudited",
     "Discrepancy",
     "EditableField",
     "EvidenceCheck",
@@ -167,10 +169,20 @@ EXPIRY_ACTOR = "system:expiry"
 # The longest chat message any interface may send: a request, not a document. Longer ones are
 # refused before anything is stored (the planner reads no more than this of a message either).
 MAX_MESSAGE_CHARS = 8_000
+# A proposal in one of these states has ended: its run waits only to tell the requester.
+TERMINAL: tuple[ProposalStatus, ...] = ("committed", "failed", "rejected", "expired")
+# The steps a run takes once resumed with an outcome: one of them left dangling was cut short while
+# telling it. (Never ``propose`` or ``await_approval``: those may belong to a run still going.)
+TELLING_STEPS = frozenset({"report_outcome", "report_rejection", "respond", "reason"})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class DecisionNotYetAudited(Exception):
+    """An approval is in the approvals store but its audit record is not in the trail yet (the
+    decision is a moment from recording it): not a refusal, the writer tries again."""
 
 
 class Refused(Exception):
@@ -313,12 +325,15 @@ class AgentService:
         # Called when a write was queued; the pipeline wires itself in here (see agent.pipeline).
         self.on_enqueued: Callable[[], None] = lambda: None
         self.pipeline: Pipeline | None = None
+        # The audit trail, not the approvals store's status, says whether a write is authorized.
+        self.authorizer = Authorizer(audit, roles_of=self._roles, policy=policies.effective)
         self.reconciler = Reconciler(
             engine=engine,
             ledger=erp.ledger_entries,
             documents=erp.landed_documents,
             file_compensation=self._file_compensation if "reconciler" in self.identities else None,
             confirm_landed=self._confirm_landed,
+            unauthorized=self.authorizer.unauthorized_writes,
             missing_after=timedelta(seconds=settings.reconcile_missing_after_seconds),
             now=now,
             read_record=lambda command: read_record(command, erp),
@@ -955,36 +970,119 @@ class AgentService:
     def recover(self) -> list[Proposal]:
         """Finish what a crash or an outage left half done; safe to repeat.
 
+        - an "approved" proposal the audit trail's decisions do not authorize fails, never queued;
         - an approved write whose result never came back is queued again under its own key (the
           ERP's ledger turns a write that did land into its stored receipt, never a second one);
         - an approved proposal from before the queue existed gets its outbox row;
-        - a finished proposal whose run still waits is told its outcome;
-        - a run that stopped between nodes is continued;
+        - a proposal that ended (committed, failed, rejected, expired) whose run was never told is
+          told once: a run paused at its interrupt is resumed, one stopped mid-step is continued;
         - every write in the ERP ledger gets its audit record.
         """
         touched: dict[str, Proposal] = {}
         for proposal in self.store.list_by_status(("approved", "committing")):
+            touched[proposal.id] = proposal
+            refused = self.authorize_write(proposal)
+            if refused is not None:
+                # "approved" with no decision behind it in the trail: it ends here, never queued.
+                self.store.mark(proposal.id, "failed", error=refused, only_from=("approved", "committing"))
+                self.outbox.complete_subject(proposal.id, "failed")
+                continue
             if not self.outbox.has_subject(proposal.id):
                 with self.engine.begin() as conn:
                     self._enqueue(conn, proposal, self._actor_of(proposal))
-            touched[proposal.id] = proposal
         self.outbox.republish_unfinished()
         self.on_enqueued()
-        for proposal in self.store.list_by_status(("committed", "failed"), untold=True):
-            config = self._config(proposal.thread_id)
-            state = self.graph.get_state(config)
-            if any(
-                isinstance(i.value, dict) and i.value.get("proposal_id") == proposal.id
-                for i in state.interrupts
-            ):
-                self.resume_with_outcome(proposal)
-                touched[proposal.id] = proposal
-            elif "report_outcome" in state.next:
-                with correlated(thread_id=proposal.thread_id, proposal_id=proposal.id):
-                    self.graph.invoke(None, config, durability="sync")
-                touched[proposal.id] = proposal
+        for proposal in self.tell_untold():
+            touched[proposal.id] = proposal
         self.backfill_commit_records()
         return [self.store.get(pid) for pid in touched]
+
+    def authorize_write(self, proposal: Proposal, *, wait_for_records: bool = False) -> str | None:
+        """Why ``proposal`` may not be written (None when the audit trail's decisions authorize it);
+        a refusal is recorded in the trail. Asked before anything applies a write.
+
+        ``wait_for_records`` (the ERP writer): an approval the store holds but the trail does not
+        yet raises ``DecisionNotYetAudited``, so the delivery is retried rather than failed."""
+        problem, unrecorded = self.authorizer.assess(proposal)
+        if problem is None:
+            return None
+        if wait_for_records and unrecorded:
+            raise DecisionNotYetAudited(
+                f"proposal {proposal.id}: its approval is not in the audit trail yet; the write waits for it"
+            )
+        self.audit.append(
+            proposal_event(
+                "access_denied",
+                proposal,
+                actor=self.agent.id,
+                tool=f"commit:{proposal.action}",
+                details={"kind": "write_not_authorized", "reason": problem, "status": proposal.status},
+            )
+        )
+        return f"not written: {problem}; propose it again and have it approved"
+
+    def tell_untold(self, *, quiet_for: timedelta = timedelta(0)) -> list[Proposal]:
+        """Resume, once, every run whose proposal has ended but whose requester was never told.
+
+        A crash can leave such a run paused at its interrupt (before the resume) or stopped on a
+        later step with its task dangling (mid-resume: reporting the outcome, or the reply after
+        it). ``quiet_for`` (the standing job's guard) leaves alone a proposal that ended, or a run
+        that took a step, less than that long ago: another process may be telling it right now.
+        """
+        cutoff = self._now() - quiet_for if quiet_for else None
+        told = []
+        for proposal in self.store.list_by_status(TERMINAL, untold=True):
+            if cutoff is not None and not self.store.claim_untold(
+                proposal.id, ended_before=cutoff, now=self._now()
+            ):
+                continue  # ended too recently, or another worker claimed it a moment ago
+            if self._tell_untold(proposal, cutoff):
+                told.append(proposal)
+        return told
+
+    def _tell_untold(self, proposal: Proposal, cutoff: datetime | None) -> bool:
+        if proposal.compensates is not None and proposal.requester in self.agent_ids:
+            self.store.mark_told(proposal.id)  # reconciliation's own proposal: no conversation waits
+            return False
+        config = self._config(proposal.thread_id)
+        state = self.graph.get_state(config)
+        if cutoff is not None and state.created_at and datetime.fromisoformat(state.created_at) > cutoff:
+            return False  # the run took a step just now: it is alive, leave it be
+        waiting = [
+            str(i.id)
+            for i in state.interrupts
+            if isinstance(i.value, dict) and i.value.get("proposal_id") == proposal.id
+        ]
+        if waiting:
+            self._tell(proposal, waiting[0], self._outcome_for(proposal))
+            return True
+        if state.next and set(state.next) <= TELLING_STEPS and not state.interrupts:
+            # Resumed, then stopped mid-way: the dangling task continues from its checkpoint.
+            with correlated(thread_id=proposal.thread_id, proposal_id=proposal.id):
+                self.graph.invoke(None, config, durability="sync")
+            self.store.mark_told(proposal.id)
+            return True
+        self.store.mark_told(proposal.id)  # the run finished, or moved on: nothing left to tell
+        return False
+
+    def _outcome_for(self, proposal: Proposal) -> ApprovalDecision:
+        """What the waiting run is resumed with for a proposal that has ended."""
+        if proposal.status in ("rejected", "expired"):
+            kind: Literal["reject", "expire"] = "reject" if proposal.status == "rejected" else "expire"
+            ending = [d for d in proposal.approvals if d.decision == kind][-1:]
+            return ApprovalDecision(
+                proposal_id=proposal.id,
+                decision=kind,
+                actor=ending[0].actor if ending else EXPIRY_ACTOR,
+                reason=ending[0].reason if ending else None,
+            )
+        last = proposal.current_approvals()[-1:]
+        return ApprovalDecision(
+            proposal_id=proposal.id,
+            decision="approve",
+            actor=last[0].actor if last else "",
+            reason=last[0].reason if last else None,
+        )
 
     # ---- audit ------------------------------------------------------------------------------
 
@@ -1012,7 +1110,8 @@ class AgentService:
         return [r for r in self.erp.ledger() if r.idempotency_key not in recorded]
 
     def verify_audit(self, *, against_erp: bool = False) -> VerifyReport:
-        """Recompute the chain and every signature; optionally check that every ERP write is recorded."""
+        """Recompute the chain and every signature; optionally check that every ERP write is recorded
+        and was authorized by decisions the trail records (against the gate it recorded)."""
         report = self.audit.verify()
         # Said plainly on every verification: where the key and checkpoints are decides who can
         # rewrite the trail unseen.
@@ -1022,10 +1121,20 @@ class AgentService:
         if not report.ok or not against_erp:
             return report
         missing = self.unaudited_commits()
-        if not missing:
+        if missing:
+            keys = ", ".join(r.idempotency_key for r in missing[:5])
+            problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
+            return report.model_copy(update={"ok": False, "problem": problem})
+        unauthorized = self.authorizer.unauthorized_writes(
+            (r.idempotency_key, r.fingerprint) for r in self.erp.ledger()
+        )
+        if not unauthorized:
             return report
-        keys = ", ".join(r.idempotency_key for r in missing[:5])
-        problem = f"{len(missing)} write(s) in the ERP ledger have no commit record: {keys} (run `countersign recover`)"
+        named = "; ".join(f"{u.proposal_id or u.idempotency_key}: {u.reason}" for u in unauthorized[:5])
+        problem = (
+            f"{len(unauthorized)} write(s) in the ERP ledger have no authorizing decision in the audit trail:"
+            f" {named} (see `countersign reconcile`)"
+        )
         return report.model_copy(update={"ok": False, "problem": problem})
 
     def audit_search(
@@ -1242,6 +1351,11 @@ class AgentService:
     def _file_compensation(self, discrepancy: Discrepancy, command: ErpCommand, erp_key: str | None) -> str:
         """File the compensating proposal of a discrepancy as the reconciler's own identity; the
         policy gates it like any write. A re-send keeps the original key, versions and fingerprint."""
+        if erp_key is not None and discrepancy.proposal_id is not None:
+            # A re-send writes the original intent again: only one the trail's decisions authorized.
+            refused = self.authorizer.check(self.store.get(discrepancy.proposal_id))
+            if refused is not None:
+                raise Refused(f"no re-send of an unauthorized intent: {refused}")
         identity = self.identities["reconciler"]
         principal = Principal(identity.id, identity.id)
         token = self.gateway.mint(principal, self.gateway.check_audience(command.action))
@@ -1270,9 +1384,10 @@ class AgentService:
                 proposal,
                 actor=identity.id,
                 tool=f"reconcile:{discrepancy.kind}",
-                gate={k: proposal.gate[k] for k in ("policy_version", "rule", "mode", "approvals_required")},
+                gate=proposal.gate,
                 details={
                     "discrepancy": discrepancy.id,
+                    "erp_key": erp_key,
                     "finding": discrepancy.detail,
                     "action": proposal.action,
                     "summary": proposal.summary,

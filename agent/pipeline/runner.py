@@ -1,5 +1,6 @@
 """Runs the pipeline: the outbox relay, the ERP writer, the result consumer, the ERP event feed,
-the agent worker and the standing jobs (expiry, reconciliation, audit checkpoints).
+the agent worker and the standing jobs (expiry, telling untold requesters, reconciliation, audit
+checkpoints).
 
 Three ways to run it, one code path:
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 Role = Literal["writer", "agent", "all"]
 ROLES: tuple[Role, ...] = ("writer", "agent", "all")
 log = get_logger("countersign.pipeline")
+# How long an ended proposal's run must have been still before the standing job tells it: longer
+# than any result consumer takes between recording an outcome and resuming the run itself.
+UNTOLD_QUIET = timedelta(minutes=5)
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Pipeline:
             gateway=service.gateway,
             inbox=self.inbox,
             publish=self._publish_result,
+            # Raises (so the delivery is retried) while an approval's audit record is on its way.
+            authorize=lambda proposal: service.authorize_write(proposal, wait_for_records=True),
         )
         self.results = ResultConsumer(
             engine=service.engine,
@@ -205,17 +211,25 @@ class Pipeline:
         if agent:
             self._consumer("results", RESULTS, self._counted("results", self.results.handle))
             self._consumer("agent", EVENTS, self._counted("events", self.agent.handle))
+        jobs = self.standing_jobs(writer=writer, agent=agent)
+        self._spawn("jobs", lambda: self._run_jobs(jobs))
+
+    def standing_jobs(self, *, writer: bool, agent: bool) -> list[PeriodicJob]:
+        """The periodic jobs a process with these roles runs beside its consumers."""
+        settings = self.service.settings
         jobs = [PeriodicJob("relay", 1.0, self.relay)]
         if writer:
             jobs.append(PeriodicJob("erp-events", settings.events_scan_seconds, self.publish_erp_events))
         if agent:
             jobs += [
                 PeriodicJob("expiry", 30.0, self.service.expire_overdue),
+                # A requester whose run a crash left untold is told, once, after a quiet spell.
+                PeriodicJob("tell-untold", 60.0, lambda: self.service.tell_untold(quiet_for=UNTOLD_QUIET)),
                 PeriodicJob("audit-checkpoint", 30.0, self.service.audit.maybe_checkpoint),
                 PeriodicJob("reconcile", settings.reconcile_interval_seconds, self.service.reconcile_quietly),
                 PeriodicJob("prune-delivered", 3600.0, lambda: self.bus.prune_delivered(timedelta(days=1))),
             ]
-        self._spawn("jobs", lambda: self._run_jobs(jobs))
+        return jobs
 
     def _consumer(self, name: str, queue: str, handler: Callable[[Delivery], None]) -> None:
         def run() -> None:

@@ -1,5 +1,9 @@
 """The ERP writer: consumes approved commands and applies each once, at the ERP's pace.
 
+Before anything is applied, the audit trail's decisions must authorize the write
+(``agent.authorization``): the approvals store's status alone is a row anyone with SQL can set, so a
+write the trail does not authorize becomes a failure of that proposal, never a write.
+
 Delivery is at least once, so a command can arrive twice (a redelivery after a crash, the outbox
 sending again). Three guards make that harmless: the inbox skips a message already handled, the
 approvals store says whether the proposal is still to be written, and the ERP's idempotency
@@ -35,11 +39,15 @@ class ErpWriterWorker:
         gateway: Gateway,
         inbox: Inbox,
         publish: Callable[[CommitResult], None],
+        authorize: Callable[[Proposal], str | None],
     ) -> None:
+        """``authorize`` says why a proposal may not be written (None when it may), or raises to
+        have the delivery retried; required, so a writer can never be built that skips the check."""
         self._store = store
         self._gateway = gateway
         self._inbox = inbox
         self._publish = publish
+        self._authorize = authorize
 
     def handle(self, delivery: Delivery) -> None:
         try:
@@ -76,6 +84,11 @@ class ErpWriterWorker:
         if proposal.status not in ("approved", "committing"):
             raise PoisonMessage(
                 f"proposal {proposal.id} is {proposal.status}; only an approved proposal is written"
+            )
+        refused = self._authorize(proposal)
+        if refused is not None:
+            return CommitResult(
+                proposal_id=proposal.id, idempotency_key=proposal.write_key, status="failed", error=refused
             )
         self._store.mark(proposal.id, "committing", only_from=("approved", "committing"))
         erp_command = parse_command(proposal.payload)

@@ -2,8 +2,9 @@
 
 For auditors. The standing job runs passes on its own; this page shows the latest one, runs one on
 request (its progress shown as it goes), and lists the discrepancies found: missing, duplicate,
-divergent or orphan writes. Each discrepancy gets a compensating proposal that approvers decide in
-their inbox like any write, so the page shows that proposal's status and who must approve it.
+divergent, orphan or unauthorized writes. Each discrepancy gets a compensating proposal that
+approvers decide in their inbox like any write, so the page shows that proposal's status and who
+must approve it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ KIND_LABEL: dict[str, str] = {
     "duplicate": "duplicate: landed more than once",
     "divergent": "divergent: landed other than approved",
     "orphan": "orphan: claims a key no proposal has",
+    "unauthorized": "unauthorized: landed with no approving decision in the audit trail",
 }
 DISCREPANCY_BADGE: dict[str, tuple[str, str]] = {
     "open": ("open", "red"),

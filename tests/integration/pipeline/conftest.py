@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agent.approvals import Proposal
+from agent.records import decision_event, proposal_event
 from agent.service import AgentService, build_service
 from agent.settings import Settings
 from erp_acl.commands import JournalLineSpec, PostJournalEntry, fingerprint
@@ -71,8 +72,12 @@ def file_purchase_order(service: AgentService, user: str = "alice", quantity: in
 
 def approved_journal_entries(service: AgentService, count: int) -> list[Proposal]:
     """``count`` journal entries approved and queued, filed straight into the store (no graph run:
-    this is load for the writer, not a test of the agent)."""
+    this is load for the writer, not a test of the agent). Each gets its filing and decision records
+    in the audit trail, as the graph and ``decide`` make them: the writer writes nothing else."""
     approved = []
+    gate = service.policy().gate_for(
+        "post_journal_entry", Decimal("10.00"), now=datetime.now(UTC), unattended_allowed=False
+    )
     for n in range(count):
         command = PostJournalEntry(
             entry_date=date(2026, 11, 21),
@@ -92,16 +97,20 @@ def approved_journal_entries(service: AgentService, count: int) -> list[Proposal
             fingerprint=fingerprint(command),
             requester="alice",
             evidence=[],
-            gate={},
+            gate=gate.as_json(),
         )
-        approved.append(
-            service.store.decide(
-                proposal.id,
-                actor="bob",
-                decision="approve",
-                check=lambda _: None,
-                satisfied=lambda *_: True,
-                on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
-            )
+        filed = {"action": proposal.action, "payload": proposal.payload}
+        service.audit.append(
+            proposal_event("proposal", proposal, actor=service.agent.id, gate=proposal.gate, details=filed)
         )
+        decided = service.store.decide(
+            proposal.id,
+            actor="bob",
+            decision="approve",
+            check=lambda _: None,
+            satisfied=lambda *_: True,
+            on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
+        )
+        service.audit.append(decision_event(decided, "bob", "approve", None))
+        approved.append(decided)
     return approved

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from agent.approvals import Proposal
+from agent.records import decision_event, proposal_event
 from agent.service import AgentService, build_service
 from agent.settings import Settings
 from erp_acl.commands import ChangeCreditLimit, Command, fingerprint
@@ -48,7 +50,12 @@ def committed_order(service: AgentService) -> tuple[Proposal, str]:
 
 
 def committed(service: AgentService, command: Command) -> Proposal:
-    """``command`` approved and written by the pipeline (filed straight into the store)."""
+    """``command`` approved and written by the pipeline (filed straight into the store, with its
+    filing and decision records in the audit trail, as the graph and ``decide`` make them: the
+    writer writes nothing the trail does not authorize)."""
+    gate = service.policy().gate_for(
+        command.action, Decimal("1.00"), now=datetime.now(UTC), unattended_allowed=False
+    )
     proposal = service.store.create(
         thread_id=f"t-{uuid.uuid4().hex[:8]}",
         tool_call_id="c",
@@ -59,9 +66,13 @@ def committed(service: AgentService, command: Command) -> Proposal:
         fingerprint=fingerprint(command),
         requester="alice",
         evidence=[],
-        gate={},
+        gate=gate.as_json(),
     )
-    service.store.decide(
+    filed = {"action": proposal.action, "payload": proposal.payload}
+    service.audit.append(
+        proposal_event("proposal", proposal, actor=service.agent.id, gate=proposal.gate, details=filed)
+    )
+    decided = service.store.decide(
         proposal.id,
         actor="bob",
         decision="approve",
@@ -69,6 +80,7 @@ def committed(service: AgentService, command: Command) -> Proposal:
         satisfied=lambda *_: True,
         on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
     )
+    service.audit.append(decision_event(decided, "bob", "approve", None))
     assert service.pipeline is not None
     service.pipeline.drain()
     landed = service.proposal(proposal.id)
