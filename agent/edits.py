@@ -178,3 +178,66 @@ def summary_after_edit(proposal: Proposal, edited: CommandBase) -> str:
     before = parse_command(proposal.payload).summary()
     prefix = proposal.summary[: -len(before)] if proposal.summary.endswith(before) else ""
     return prefix + edited.summary()
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """One figure an approver changed: what the agent proposed and what stands now."""
+
+    path: str
+    label: str
+    proposed: Any
+    now: Any
+
+    def __str__(self) -> str:
+        return f"{self.label} from {_shown(self.proposed)} to {_shown(self.now)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    return "—" if value in (None, "") else str(value)
+
+
+def _path_label(path: str) -> str:
+    parts = path.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return f"line {int(parts[1]) + 1} {parts[2].replace('_', ' ')}"
+    return path.replace("_", " ")
+
+
+def amendments(proposal: Proposal) -> list[Amendment]:
+    """What approvers changed since the agent proposed it (empty when nobody edited it): every
+    adjustable field whose value now differs from the payload as first filed."""
+    proposed = proposal.gate.get("proposed")
+    if not isinstance(proposed, dict) or not isinstance(proposed.get("payload"), dict):
+        return []
+    try:
+        before, after = parse_command(proposed["payload"]), parse_command(proposal.payload)
+    except ValueError:  # a payload of an older command shape: say nothing rather than guess
+        return []
+    kind = type(after)
+    old, new = _figures(before), _figures(after)
+    return [
+        Amendment(path, _path_label(path), old.get(path), value)
+        for path, value in new.items()
+        if kind.field_role(path) == "adjustable" and old.get(path) != value
+    ]
+
+
+def amended_by(proposal: Proposal) -> list[str]:
+    """Who edited the proposal, in order, each once."""
+    actors: list[str] = []
+    for decision in proposal.approvals:
+        if decision.decision in ("edit", "revise") and decision.actor not in actors:
+            actors.append(decision.actor)
+    return actors
+
+
+def describe_amendments(proposal: Proposal) -> str | None:
+    """One sentence for the requester: who changed what before it was approved; None if nobody did."""
+    changed = amendments(proposal)
+    if not changed:
+        return None
+    who = " and ".join(amended_by(proposal)) or "an approver"
+    return f"{who} changed {', '.join(str(a) for a in changed)} before approving it"

@@ -36,6 +36,7 @@ from agent.approvals import (
     ProposalStore,
     already_decided,
 )
+from agent.approver_view import ApproverView, ReadFailed, build_view, percent_text
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
 from agent.conversations import Conversation, ConversationStore, ThreadAccessDenied
 from agent.db import DatabaseUnavailable, unavailable
@@ -132,6 +133,7 @@ __all__ = [
     "ActionRate",
     "AgentService",
     "AlreadyDecided",
+    "ApproverView",
     "AuditRecord",
     "ChatEvent",
     "ChatResult",
@@ -156,6 +158,7 @@ __all__ = [
     "VerifyReport",
     "build_service",
     "flatten",
+    "percent_text",
 ]
 
 Via = Literal["agent", "mcp"]
@@ -594,6 +597,41 @@ class AgentService:
     def edit_form(self, proposal_id: str) -> list[EditableField]:
         """The fields of a proposal an approver may change, with their current values."""
         return editable_fields(self.store.get(proposal_id).payload)
+
+    def approver_view(self, proposal_id: str, user_id: str) -> ApproverView:
+        """What ``user_id`` needs to decide one proposal, in business terms: names beside codes,
+        money with currency, before → after, budget, stock, risk flags, the request and the
+        agent's rationale (``agent.approver_view``). The ERP is read through the gateway as the
+        agent for ``user_id``, so each read is authorised and audited; compute it for the one
+        proposal a person opened, not for a list."""
+        proposal = self.store.get(proposal_id)
+        user = self.user(user_id)
+        principal = Principal(self.agent.id, user.id)
+
+        def read(tool: str, args: dict[str, Any]) -> Any:
+            try:
+                return self.gateway.read(tool, args, principal, self.gateway.mint(principal, tool))
+            except USER_ERRORS as exc:
+                raise ReadFailed(f"{tool.replace('_', ' ')}: {exc}") from None
+
+        try:
+            messages = self.messages(proposal.thread_id)
+            tool_call_id: str | None = self.store.tool_call_of(proposal.id)
+        except Exception:  # a compensation has no conversation; a pruned one has no messages
+            messages, tool_call_id = [], None
+        # The other waiting proposals of the same kind, for "something else waits for the same thing".
+        outlines = [
+            p.id for p in self.store.pending_outlines() if p.action == proposal.action and p.id != proposal.id
+        ]
+        waiting = list(self.store.get_many(outlines).values()) if outlines else []
+        return build_view(
+            proposal,
+            read=read,
+            risk=self.policies.effective().risk,
+            messages=messages,
+            tool_call_id=tool_call_id,
+            waiting=waiting,
+        )
 
     def check_evidence(self, proposal_id: str, user_id: str) -> list[EvidenceCheck]:
         """Each ERP read a proposal relied on, read again now for ``user_id``: whether it still
