@@ -189,13 +189,22 @@ class Amendment:
     proposed: Any
     now: Any
 
+    @property
+    def was(self) -> str:
+        return _shown(self.proposed, self.path)
+
+    @property
+    def is_now(self) -> str:
+        return _shown(self.now, self.path)
+
     def __str__(self) -> str:
-        return f"{self.label} from {_shown(self.proposed)} to {_shown(self.now)}"
+        return f"{self.label} from {self.was} to {self.is_now}"
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, path: str) -> str:
+    """A figure as people read it: money with cents (70,000.00), a quantity as counted (400)."""
     if isinstance(value, Decimal):
-        return f"{value:,}"
+        return f"{value:,}" if path.endswith("quantity") else f"{value:,.2f}"
     return "—" if value in (None, "") else str(value)
 
 

@@ -344,9 +344,7 @@ def _committed(proposal: Proposal, receipt: dict[str, Any], tool_call_id: str) -
         # What landed is not what the requester asked for: the reply must say who changed what.
         result["changed_by_approver"] = {
             "by": amended_by(proposal),
-            "changes": [
-                {"field": a.label, "proposed": str(a.proposed), "approved": str(a.now)} for a in changed
-            ],
+            "changes": [{"field": a.label, "proposed": a.was, "approved": a.is_now} for a in changed],
         }
     return ToolMessage(render_result(result), tool_call_id=tool_call_id)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from agent.planner import replies as rp
@@ -184,20 +184,13 @@ def _amended_text(data: dict[str, Any]) -> str:
         return ""
     who = " and ".join(str(p) for p in changed.get("by") or []) or "An approver"
     items = [
-        f"{c.get('field')} from {_figure(c.get('proposed'))} to {_figure(c.get('approved'))}"
+        f"{c.get('field')} from {c.get('proposed')} to {c.get('approved')}"
         for c in changed.get("changes") or []
         if isinstance(c, dict)
     ]
     if not items:
         return ""
     return f" Note: {who} changed {', '.join(items)} before approving it; this is what was written."
-
-
-def _figure(value: Any) -> str:
-    try:
-        return f"{Decimal(str(value)):,}"
-    except (InvalidOperation, ValueError):
-        return str(value)
 
 
 def _committed_text(tool: str, proposal_id: str, receipt: dict[str, Any], data: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from agent.policy import (
     Outcome,
     Policy,
     PolicyError,
+    RiskRule,
     Suggestion,
     check_approver,
     describe,
@@ -783,3 +784,31 @@ def test_a_policy_file_on_disk_is_named_in_its_errors(tmp_path: Path) -> None:
         PolicyError, match=f"^{re.escape(str(path))}: defaults.approvals: must be between 1 and 5, not 9$"
     ):
         load_policy(path)
+
+
+# ---- risk flags --------------------------------------------------------------------------------
+
+
+def test_risk_flags_have_defaults_when_the_policy_names_none() -> None:
+    assert policy_from().risk == RiskRule(Decimal("0.10"), Decimal("0.25"), Decimal("3"))
+
+
+def test_the_bundled_policy_states_its_risk_thresholds() -> None:
+    assert load_policy().risk == RiskRule(Decimal("0.10"), Decimal("0.25"), Decimal("3"))
+
+
+def test_a_risk_table_overrides_only_what_it_names() -> None:
+    risk = policy_from("[risk]\nprice_change_above = 0.2\n").risk
+    assert risk == RiskRule(price_change_above=Decimal("0.2"))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("history_multiple = 0", "risk.history_multiple: must be greater than 0, not 0"),
+        ('price_change_above = "ten"', "risk.price_change_above: must be a number"),
+        ("credit_change = 0.3", "risk: unknown key credit_change; allowed: price_change_above"),
+    ],
+)
+def test_a_bad_risk_threshold_is_refused_naming_the_field(table: str, message: str) -> None:
+    assert message in refusal(BASE + f"\n[risk]\n{table}\n")
