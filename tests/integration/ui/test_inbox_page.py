@@ -18,7 +18,6 @@ from agent.service import AgentService
 from tests.integration.ui.conftest import AppAs, file_purchase_order
 from ui import runtime
 
-
 FLAG_ICON = ":material/flag:"
 
 
