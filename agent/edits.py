@@ -244,9 +244,9 @@ def amended_by(proposal: Proposal) -> list[str]:
 
 
 def describe_amendments(proposal: Proposal) -> str | None:
-    """One sentence for the requester: who changed what before it was approved; None if nobody did."""
+    """For the requester: who changed what since the agent proposed it; None if nobody did."""
     changed = amendments(proposal)
     if not changed:
         return None
     who = " and ".join(amended_by(proposal)) or "an approver"
-    return f"{who} changed {', '.join(str(a) for a in changed)} before approving it"
+    return f"{who} changed {', '.join(str(a) for a in changed)}"

@@ -46,6 +46,7 @@ from agent.edits import (
     Revised,
     apply_edits,
     beyond_tolerance,
+    describe_amendments,
     proposed_terms,
     summary_after_edit,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "User",
     "VerifyReport",
     "build_service",
+    "describe_amendments",
     "flatten",
     "percent_text",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent.service import Proposal
+from agent.service import Proposal, describe_amendments
 
 STATUS_BADGE: dict[str, tuple[str, str]] = {
     # status: (label, colour of st.badge)
@@ -128,6 +128,13 @@ def proposal_card(proposal: Proposal, *, show_evidence: bool = True) -> None:
             with st.expander(f"Evidence: {len(proposal.evidence)} ERP read(s) it relied on"):
                 for item in proposal.evidence:
                     st.markdown(f"- `{item.tool}` {item.args} — digest `{item.digest[:12]}…`")
+        changed = describe_amendments(proposal)
+        if changed:
+            # The requester must never take an approver's figures for their own request.
+            when_ = (
+                "before approving it" if proposal.status in ("committed", "approved", "committing") else ""
+            )
+            st.info(f"Note: {changed} {when_}".rstrip() + ".", icon=":material/edit:")
         document = erp_document(proposal)
         if proposal.status == "committed" and document:
             st.success(f"Committed in the ERP: {document}", icon=":material/check_circle:")

@@ -56,7 +56,7 @@ def line_rows(view: ApproverView) -> list[dict[str, str]]:
 
 def request_part(view: ApproverView, requester: str) -> None:
     if view.request:
-        st.markdown(f"**In {plain(requester)}'s words**")
+        st.markdown(f"**What {plain(requester)} asked, in their own words**")
         st.markdown("> " + plain(view.request))
     if view.rationale:
         st.markdown("**The agent's rationale**")

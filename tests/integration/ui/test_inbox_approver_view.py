@@ -54,7 +54,10 @@ def test_the_detail_shows_the_purchase_order_in_business_terms(
         "Purchase order to Fastenal Brasil Ltda (F00001) for 400 PC Hex bolt M8 x 40 mm zinc plated "
         "(HB-M8-40), BRL 340.00 — charged to Maintenance (CC300)" in text
     )
-    assert "In Alice Almeida (alice)'s words" in text and "> order 400 hex bolts M8 from Fastenal" in text
+    assert (
+        "What Alice Almeida (alice) asked, in their own words" in text
+        and "> order 400 hex bolts M8 from Fastenal" in text
+    )
     assert "The agent's rationale" in text
     assert "available BRL 179,850.00 → BRL 179,510.00 after this" in text
     assert (
