@@ -382,7 +382,7 @@ def _purchase_order(
         if same:
             listed = ", ".join(
                 f"{o.number} ({sum((ln.quantity for ln in o.lines if ln.product_code == code), Decimal(0)):,}"
-                f" from {o.supplier_code}, {o.issued_on.isoformat()})"
+                f" from {_supplier(reader, o.supplier_code)}, {o.issued_on.isoformat()})"
                 for o in same[:5]
             )
             more = f" and {len(same) - 5} more" if len(same) > 5 else ""
@@ -394,6 +394,10 @@ def _purchase_order(
     if flag is not None:
         draft.flags.append(flag)
     return draft
+
+
+def _supplier(reader: _Reader, code: str) -> Party:
+    return reader.name("Supplier", "get_supplier", code, supplier_code=code)
 
 
 def _journal_entry(payload: dict[str, Any], reader: _Reader) -> _Draft:

@@ -225,7 +225,7 @@ def test_opening_alices_purchase_order_shows_its_payload_gate_and_unchanged_evid
     # The one warning is the risk flag a fresh installation earns: an open PO for the same bolts.
     assert [str(w.value).replace("\\", "") for w in at.warning] == [
         "Open purchase orders already order Hex bolt M8 x 40 mm zinc plated (HB-M8-40): 000295 "
-        "(500 from F00011, 2026-11-16)."
+        "(500 from Química Limpa Produtos de Limpeza Ltda (F00011), 2026-11-16)."
     ]
     assert not at.error
 
