@@ -100,7 +100,7 @@ from agent.views import (
 )
 from erp_acl.commands import Command as ErpCommand
 from erp_acl.commands import parse_command
-from erp_acl.domain import LedgerEntry, Receipt
+from erp_acl.domain import COMPANY_CURRENCY, LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
 from erp_acl.migrating import UnknownRevision
@@ -129,6 +129,7 @@ log = logging.getLogger("countersign.service")
 # What interfaces (the web app, the CLI, MCP) may import from here: the service and the types it
 # hands out, so that none of them reaches past the service into the graph, the stores or SQL.
 __all__ = [
+    "COMPANY_CURRENCY",
     "INBOX_SORTS",
     "USER_ERRORS",
     "ActionRate",

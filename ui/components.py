@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent.service import Proposal, describe_amendments
+from agent.service import COMPANY_CURRENCY, Proposal, describe_amendments
 
 STATUS_BADGE: dict[str, tuple[str, str]] = {
     # status: (label, colour of st.badge)
@@ -57,9 +57,10 @@ def status_badge(status: str) -> None:
 
 
 def money(amount: Decimal | str | None) -> str:
+    """An amount in the company currency (gates and inbox amounts are), always with its currency."""
     if amount is None or amount == "":
         return "—"
-    return f"{Decimal(str(amount)):,.2f}"
+    return f"{COMPANY_CURRENCY} {Decimal(str(amount)):,.2f}"
 
 
 def age(delta: timedelta) -> str:
