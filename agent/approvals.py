@@ -260,6 +260,17 @@ class ProposalStore:
                 raise ProposalNotFound(f"no proposal {proposal_id!r}")
             return self._load(conn, dict(row))
 
+    def tool_call_of(self, proposal_id: str) -> str:
+        """The id of the model's tool call that filed this proposal: it ties the proposal to the
+        message (and so the request and rationale) that led to it in its conversation."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(proposals.c.tool_call_id).where(proposals.c.id == proposal_id)
+            ).scalar_one_or_none()
+        if value is None:
+            raise ProposalNotFound(f"no proposal {proposal_id!r}")
+        return str(value)
+
     def find_by_key(self, idempotency_key: str) -> Proposal | None:
         with self._engine.connect() as conn:
             row = (

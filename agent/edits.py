@@ -196,3 +196,75 @@ def edited_command(payload: dict[str, Any], edits: dict[str, Any]) -> Command:
     except ValidationError as exc:
         # skip=1: the first location part is the command's action tag, not a field.
         raise EditError(one_line(exc, "this edit cannot be applied", skip=1)) from None
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """One figure an approver changed: what the agent proposed and what stands now."""
+
+    path: str
+    label: str
+    proposed: Any
+    now: Any
+
+    @property
+    def was(self) -> str:
+        return _shown(self.proposed, self.path)
+
+    @property
+    def is_now(self) -> str:
+        return _shown(self.now, self.path)
+
+    def __str__(self) -> str:
+        return f"{self.label} from {self.was} to {self.is_now}"
+
+
+def _shown(value: Any, path: str) -> str:
+    """A figure as people read it: money with cents (70,000.00), a quantity as counted (400)."""
+    if isinstance(value, Decimal):
+        return f"{value:,}" if path.endswith("quantity") else f"{value:,.2f}"
+    return "—" if value in (None, "") else str(value)
+
+
+def _path_label(path: str) -> str:
+    parts = path.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return f"line {int(parts[1]) + 1} {parts[2].replace('_', ' ')}"
+    return path.replace("_", " ")
+
+
+def amendments(proposal: Proposal) -> list[Amendment]:
+    """What approvers changed since the agent proposed it (empty when nobody edited it): every
+    adjustable field whose value now differs from the payload as first filed."""
+    proposed = proposal.gate.get("proposed")
+    if not isinstance(proposed, dict) or not isinstance(proposed.get("payload"), dict):
+        return []
+    try:
+        before, after = parse_command(proposed["payload"]), parse_command(proposal.payload)
+    except ValueError:  # a payload of an older command shape: say nothing rather than guess
+        return []
+    kind = type(after)
+    old, new = _figures(before), _figures(after)
+    return [
+        Amendment(path, _path_label(path), old.get(path), value)
+        for path, value in new.items()
+        if kind.field_role(path) == "adjustable" and old.get(path) != value
+    ]
+
+
+def amended_by(proposal: Proposal) -> list[str]:
+    """Who edited the proposal, in order, each once."""
+    actors: list[str] = []
+    for decision in proposal.approvals:
+        if decision.decision in ("edit", "revise") and decision.actor not in actors:
+            actors.append(decision.actor)
+    return actors
+
+
+def describe_amendments(proposal: Proposal) -> str | None:
+    """For the requester: who changed what since the agent proposed it; None if nobody did."""
+    changed = amendments(proposal)
+    if not changed:
+        return None
+    who = " and ".join(amended_by(proposal)) or "an approver"
+    return f"{who} changed {', '.join(str(a) for a in changed)}"

@@ -37,6 +37,7 @@ from langgraph.types import interrupt
 from sqlalchemy.engine import Connection
 
 from agent.approvals import Evidence, Proposal, ProposalStore
+from agent.edits import amended_by, amendments
 from agent.policy import NotAllowed, Policy, check_requester
 from agent.prompts import system_prompt
 from agent.records import decision_event, proposal_event
@@ -326,7 +327,7 @@ def build_graph(
         proposal = deps.store.get(pending["proposal_id"])
         call_id = pending["tool_call_id"]
         if proposal.status == "committed" and proposal.receipt is not None:
-            return {"messages": [_committed(proposal.id, proposal.receipt, call_id)], "pending": None}
+            return {"messages": [_committed(proposal, proposal.receipt, call_id)], "pending": None}
         if proposal.status == "failed":
             text = (
                 f"proposal {proposal.id} was approved but the ERP refused it: {proposal.error}. "
@@ -383,11 +384,18 @@ def _request_text(messages: list[AnyMessage]) -> str:
     return str(first.content) if isinstance(first, HumanMessage) else ""
 
 
-def _committed(proposal_id: str, receipt: dict[str, Any], tool_call_id: str) -> ToolMessage:
+def _committed(proposal: Proposal, receipt: dict[str, Any], tool_call_id: str) -> ToolMessage:
     # The model needs what landed, not the internal key or fingerprint.
     shown = {k: receipt[k] for k in ("action", "document_type", "document_id", "summary")}
-    content = render_result({"status": "committed", "proposal_id": proposal_id, "receipt": shown})
-    return ToolMessage(content, tool_call_id=tool_call_id)
+    result: dict[str, Any] = {"status": "committed", "proposal_id": proposal.id, "receipt": shown}
+    changed = amendments(proposal)
+    if changed:
+        # What landed is not what the requester asked for: the reply must say who changed what.
+        result["changed_by_approver"] = {
+            "by": amended_by(proposal),
+            "changes": [{"field": a.label, "proposed": a.was, "approved": a.is_now} for a in changed],
+        }
+    return ToolMessage(render_result(result), tool_call_id=tool_call_id)
 
 
 def _error(tool_call_id: str, name: str, text: str, cause: Exception | None = None) -> ToolMessage:

@@ -59,7 +59,8 @@ _SETTING_KEYS: Final = (
 )
 # Optional in [defaults] (a policy written before it existed keeps working): DEFAULT_REQUESTER_ROLES.
 _OPTIONAL_DEFAULTS: Final = ("requester_roles",)
-_TOP_KEYS: Final = ("version", "defaults", "autonomy", "actions")
+_TOP_KEYS: Final = ("version", "defaults", "autonomy", "actions", "risk")
+_RISK_KEYS: Final = ("price_change_above", "credit_change_above", "history_multiple")
 _AUTONOMY_KEYS: Final = ("min_decisions", "min_unchanged_rate", "max_failures")
 _THRESHOLD_KEYS: Final = ("rule", "above", "approvals", "required_role")
 # Appended to a version as semver build metadata, so it must stay within that alphabet.
@@ -127,6 +128,20 @@ class AutonomyRule:
 
 
 @dataclass(frozen=True)
+class RiskRule:
+    """When the inbox flags a proposal an approver would otherwise wave through. Flags inform a
+    person; they never change who must approve (the gate does that)."""
+
+    # A list-price change moving the price by more than this share of the current price.
+    price_change_above: Decimal = Decimal("0.10")
+    # A credit-limit change moving the limit by more than this share of the current limit.
+    credit_change_above: Decimal = Decimal("0.25")
+    # An amount more than this many times the largest recent order with the same supplier or
+    # customer (a purchase order's total; a new credit limit against the customer's orders).
+    history_multiple: Decimal = Decimal("3")
+
+
+@dataclass(frozen=True)
 class Gate:
     """What one proposal needs before it may commit, fixed when it is proposed.
 
@@ -185,6 +200,7 @@ class Policy:
     autonomy: AutonomyRule
     # A read-only view, so a loaded policy cannot be changed behind the version's back.
     actions: Mapping[str, ActionPolicy] = field(hash=False)
+    risk: RiskRule = field(default_factory=RiskRule)
 
     def settings(self, action: str) -> ActionPolicy:
         try:
@@ -313,7 +329,10 @@ def parse_policy(text: str, origin: str, *, known_roles: frozenset[str] = DEFAUL
         ),
         max_failures=max_failures,
     )
-    return Policy(version=version, origin=origin, autonomy=autonomy, actions=MappingProxyType(actions))
+    risk = reader.risk(reader.table(data.get("risk", {}), "risk"))
+    return Policy(
+        version=version, origin=origin, autonomy=autonomy, actions=MappingProxyType(actions), risk=risk
+    )
 
 
 class _Reader:
@@ -348,6 +367,22 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, "must be a non-empty string")
         return value.strip()
+
+    def risk(self, table: Mapping[str, Any]) -> RiskRule:
+        """The optional [risk] table; a key left out keeps its default."""
+        self.keys(table, "risk", _RISK_KEYS)
+        default = RiskRule()
+        return RiskRule(
+            price_change_above=self.positive(table["price_change_above"], "risk.price_change_above")
+            if "price_change_above" in table
+            else default.price_change_above,
+            credit_change_above=self.positive(table["credit_change_above"], "risk.credit_change_above")
+            if "credit_change_above" in table
+            else default.credit_change_above,
+            history_multiple=self.positive(table["history_multiple"], "risk.history_multiple")
+            if "history_multiple" in table
+            else default.history_multiple,
+        )
 
     def integer(self, value: object, where: str) -> int:
         # bool is an int in Python; "approvals = true" is a mistake, not 1.

@@ -37,6 +37,7 @@ from agent.approvals import (
     ProposalStore,
     already_decided,
 )
+from agent.approver_view import ApproverView, ReadFailed, build_view, percent_text
 from agent.audit_keys import AuditKeyError, placement_warnings
 from agent.authorization import Authorizer
 from agent.checkpoints import CheckpointDatabaseUnreachable, CheckpointUrlError
@@ -47,6 +48,7 @@ from agent.edits import (
     IdentityEdit,
     Revised,
     beyond_tolerance,
+    describe_amendments,
     edited_command,
     proposed_terms,
     summary_after_edit,
@@ -100,7 +102,7 @@ from agent.views import (
     shown_results,
 )
 from erp_acl.commands import Command as ErpCommand
-from erp_acl.domain import LedgerEntry, Receipt
+from erp_acl.domain import COMPANY_CURRENCY, LedgerEntry, Receipt
 from erp_acl.errors import ErpError
 from erp_acl.events import EventError
 from erp_acl.landing import read_record
@@ -131,12 +133,14 @@ log = logging.getLogger("countersign.service")
 # What interfaces (the web app, the CLI, MCP) may import from here: the service and the types it
 # hands out, so that none of them reaches past the service into the graph, the stores or SQL.
 __all__ = [
+    "COMPANY_CURRENCY",
     "INBOX_SORTS",
     "MAX_MESSAGE_CHARS",
     "USER_ERRORS",
     "ActionRate",
     "AgentService",
     "AlreadyDecided",
+    "ApproverView",
     "AuditRecord",
     "ChatEvent",
     "ChatResult",
@@ -161,7 +165,9 @@ __all__ = [
     "User",
     "VerifyReport",
     "build_service",
+    "describe_amendments",
     "flatten",
+    "percent_text",
 ]
 
 Via = Literal["agent", "mcp"]
@@ -630,6 +636,41 @@ class AgentService:
     def edit_form(self, proposal_id: str) -> list[EditableField]:
         """The fields of a proposal an approver may change, with their current values."""
         return editable_fields(self.store.get(proposal_id).payload)
+
+    def approver_view(self, proposal_id: str, user_id: str) -> ApproverView:
+        """What ``user_id`` needs to decide one proposal, in business terms: names beside codes,
+        money with currency, before → after, budget, stock, risk flags, the request and the
+        agent's rationale (``agent.approver_view``). The ERP is read through the gateway as the
+        agent for ``user_id``, so each read is authorised and audited; compute it for the one
+        proposal a person opened, not for a list."""
+        proposal = self.store.get(proposal_id)
+        user = self.user(user_id)
+        principal = Principal(self.agent.id, user.id)
+
+        def read(tool: str, args: dict[str, Any]) -> Any:
+            try:
+                return self.gateway.read(tool, args, principal, self.gateway.mint(principal, tool))
+            except USER_ERRORS as exc:
+                raise ReadFailed(f"{tool.replace('_', ' ')}: {exc}") from None
+
+        try:
+            messages = self.messages(proposal.thread_id)
+            tool_call_id: str | None = self.store.tool_call_of(proposal.id)
+        except Exception:  # a compensation has no conversation; a pruned one has no messages
+            messages, tool_call_id = [], None
+        # The other waiting proposals of the same kind, for "something else waits for the same thing".
+        outlines = [
+            p.id for p in self.store.pending_outlines() if p.action == proposal.action and p.id != proposal.id
+        ]
+        waiting = list(self.store.get_many(outlines).values()) if outlines else []
+        return build_view(
+            proposal,
+            read=read,
+            risk=self.policies.effective().risk,
+            messages=messages,
+            tool_call_id=tool_call_id,
+            waiting=waiting,
+        )
 
     def check_evidence(self, proposal_id: str, user_id: str) -> list[EvidenceCheck]:
         """Each ERP read a proposal relied on, read again now for ``user_id``: whether it still

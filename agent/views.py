@@ -148,11 +148,17 @@ def _kind(annotation: Any) -> FieldKind:
     return "decimal" if Decimal in types else "text"
 
 
+# Free-text fields of a command are written to the ERP with it: their labels say so, so they are
+# never mistaken for the approver's own note on the decision (which the requester reads).
+_WRITTEN_TEXT = {"reason", "memo", "description"}
+
+
 def _label(path: str) -> str:
     parts = path.split(".")
     if len(parts) == 3:
         return f"Line {int(parts[1]) + 1}: {parts[2].replace('_', ' ')}"
-    return parts[0].replace("_", " ").capitalize()
+    label = parts[0].replace("_", " ").capitalize()
+    return f"{label} written to the ERP" if parts[0] in _WRITTEN_TEXT else label
 
 
 def _fields_of(

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent.service import Proposal
+from agent.service import COMPANY_CURRENCY, Proposal, describe_amendments
 
 STATUS_BADGE: dict[str, tuple[str, str]] = {
     # status: (label, colour of st.badge)
@@ -62,9 +62,10 @@ def status_badge(status: str) -> None:
 
 
 def money(amount: Decimal | str | None) -> str:
+    """An amount in the company currency (gates and inbox amounts are), always with its currency."""
     if amount is None or amount == "":
         return "—"
-    return f"{Decimal(str(amount)):,.2f}"
+    return f"{COMPANY_CURRENCY} {Decimal(str(amount)):,.2f}"
 
 
 def age(delta: timedelta) -> str:
@@ -133,6 +134,13 @@ def proposal_card(proposal: Proposal, *, show_evidence: bool = True) -> None:
             with st.expander(f"Evidence: {len(proposal.evidence)} ERP read(s) it relied on"):
                 for item in proposal.evidence:
                     st.markdown(f"- `{item.tool}` {item.args} — digest `{item.digest[:12]}…`")
+        changed = describe_amendments(proposal)
+        if changed:
+            # The requester must never take an approver's figures for their own request.
+            when_ = (
+                "before approving it" if proposal.status in ("committed", "approved", "committing") else ""
+            )
+            st.info(f"Note: {changed} {when_}".rstrip() + ".", icon=":material/edit:")
         document = erp_document(proposal)
         if proposal.status == "committed" and document:
             st.success(f"Committed in the ERP: {document}", icon=":material/check_circle:")

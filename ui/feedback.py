@@ -68,6 +68,19 @@ def run(action: Callable[[], T]) -> T | None:
     return None
 
 
+def attempt(action: Callable[[], T]) -> tuple[T | None, str | None]:
+    """Run ``action``; on an error return its one line instead of showing it, so the page can show
+    it where the person is looking (beside the button they clicked)."""
+    try:
+        return action(), None
+    except EXPLAINED as exc:
+        return None, explain(exc)
+    except Exception as exc:
+        if _control_flow(exc):
+            raise
+        return None, unexpected(exc)
+
+
 @contextmanager
 def shown_errors() -> Iterator[None]:
     """Around a whole page: whatever escapes it is shown as one line instead of a traceback."""

@@ -164,7 +164,7 @@ def _outcome_text(tool: str, obs: Observation, proposed: str = "") -> str:
     proposal_id = rp.s(data, "proposal_id") or rp.s(data, "id")
     receipt = data.get("receipt") if isinstance(data.get("receipt"), dict) else None
     if status == "committed" and receipt is not None:
-        return _committed_text(tool, proposal_id, receipt)
+        return _committed_text(tool, proposal_id, receipt, data)
     if status == "pending" or (not status and proposal_id):
         ref = f" as proposal {proposal_id}" if proposal_id else ""
         summary = proposed or rp.s(data, "summary") or f"the {what}"
@@ -176,7 +176,24 @@ def _outcome_text(tool: str, obs: Observation, proposed: str = "") -> str:
     return f"The {what} proposal came back with status \u201c{status or 'unknown'}\u201d; I can't confirm that anything was written."
 
 
-def _committed_text(tool: str, proposal_id: str, receipt: dict[str, Any]) -> str:
+def _amended_text(data: dict[str, Any]) -> str:
+    """What an approver changed before approving, so the requester never mistakes it for their own
+    request; empty when it landed as proposed."""
+    changed = data.get("changed_by_approver")
+    if not isinstance(changed, dict):
+        return ""
+    who = " and ".join(str(p) for p in changed.get("by") or []) or "An approver"
+    items = [
+        f"{c.get('field')} from {c.get('proposed')} to {c.get('approved')}"
+        for c in changed.get("changes") or []
+        if isinstance(c, dict)
+    ]
+    if not items:
+        return ""
+    return f" Note: {who} changed {', '.join(items)} before approving it; this is what was written."
+
+
+def _committed_text(tool: str, proposal_id: str, receipt: dict[str, Any], data: dict[str, Any]) -> str:
     doc_id = rp.s(receipt, "document_id")
     summary = rp.s(receipt, "summary")
     landed = {
@@ -191,7 +208,8 @@ def _committed_text(tool: str, proposal_id: str, receipt: dict[str, Any]) -> str
     replay = (
         " (the ERP had already recorded it; nothing was written twice)" if receipt.get("replayed") else ""
     )
-    return f"Done \u2014 {landed}{via}{replay}." + (f" {summary}." if summary else "")
+    text = f"Done \u2014 {landed}{via}{replay}." + (f" {summary}." if summary else "")
+    return text + _amended_text(data)
 
 
 def _failure_text(what: str, error: str) -> str:

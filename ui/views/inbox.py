@@ -22,6 +22,7 @@ from agent.service import (
     INBOX_SORTS,
     USER_ERRORS,
     AgentService,
+    ApproverView,
     Decision,
     EditableField,
     EvidenceCheck,
@@ -45,11 +46,15 @@ from ui.components import (
     when,
     without_untrusted_markers,
 )
+from ui.proposal_view import approver_view
 
 DECIDING_ROLES = ("approver", "finance_director")
 QUERY_KEY = "proposal"
 INTENT_KEY = "inbox_intent"
 EVIDENCE_KEY = "inbox_evidence"
+VIEW_KEY = "inbox_view"
+# A decision the service refused (or that lacked an input): shown beside the button clicked.
+REFUSAL_KEY = "inbox_refusal"
 INPUTS_FOR_KEY = "inbox_inputs_for"
 EDIT_PREFIX = "edit-"
 SHOWN_KEY = "inbox_shown"
@@ -217,28 +222,76 @@ def changed_edits(intent: Intent) -> dict[str, str]:
 
 
 def carry_out(svc: AgentService, user: User, intent: Intent) -> Proposal | None:
-    """Ask the service for the decision; None (with the reason shown in one line) when it was not made."""
+    """Ask the service for the decision; None when it was not made (the reason is kept for the
+    page to show beside the button that was clicked)."""
     reason = (intent.reason or "").strip() or None
     if intent.decision == "reject":
         if reason is None:
-            st.error("A rejection needs a reason: write it in the box above Reject, then click Reject again.")
+            refuse(
+                intent,
+                "A rejection needs a reason: write it in the box above Reject, then click Reject again.",
+            )
             return None
-        return feedback.run(
-            lambda: svc.decide(intent.proposal_id, user.id, "reject", reason=reason, revision=intent.revision)
+        return attempted(
+            intent,
+            lambda: svc.decide(
+                intent.proposal_id, user.id, "reject", reason=reason, revision=intent.revision
+            ),
         )
     if intent.decision == "edit":
-        edits = feedback.run(lambda: changed_edits(intent))
+        edits, error = feedback.attempt(lambda: changed_edits(intent))
         if edits is None:
+            refuse(intent, error or "nothing was saved")
             return None
         if not edits:
-            st.info("Nothing changed: change a field before saving, or approve it as it stands.")
+            refuse(
+                intent,
+                "Nothing changed: change a field before approving with changes, or approve it as it stands.",
+                kind="info",
+            )
             return None
-        return feedback.run(
+        return attempted(
+            intent,
             lambda: svc.decide(
                 intent.proposal_id, user.id, "edit", reason=reason, edits=edits, revision=intent.revision
-            )
+            ),
         )
-    return feedback.run(lambda: svc.decide(intent.proposal_id, user.id, "approve", revision=intent.revision))
+    return attempted(
+        intent, lambda: svc.decide(intent.proposal_id, user.id, "approve", revision=intent.revision)
+    )
+
+
+def attempted(intent: Intent, decide: Any) -> Proposal | None:
+    decided, error = feedback.attempt(decide)
+    if decided is None:
+        refuse(intent, error or "the decision was not recorded")
+        return None
+    assert isinstance(decided, Proposal)
+    return decided
+
+
+def refuse(intent: Intent, message: str, kind: Literal["error", "info"] = "error") -> None:
+    """Keep why a click did nothing, for the page to show beside the button that was clicked."""
+    st.session_state[REFUSAL_KEY] = {
+        "proposal_id": intent.proposal_id,
+        "decision": intent.decision,
+        "message": message,
+        "kind": kind,
+    }
+
+
+def refusal_beside(proposal_id: str, decisions: tuple[str, ...]) -> None:
+    """The answer to a click on one of ``decisions``, right where the person clicked."""
+    refusal = st.session_state.get(REFUSAL_KEY)
+    if not isinstance(refusal, dict) or refusal.get("proposal_id") != proposal_id:
+        return
+    if refusal.get("decision") not in decisions:
+        return
+    st.session_state.pop(REFUSAL_KEY, None)
+    if refusal.get("kind") == "info":
+        st.info(str(refusal["message"]), icon=":material/info:")
+    else:
+        st.error(str(refusal["message"]), icon=":material/warning:")
 
 
 def settled(svc: AgentService, proposal: Proposal) -> Proposal:
@@ -321,11 +374,13 @@ def handle_click(svc: AgentService, user: User) -> None:
     if not isinstance(clicked, dict):
         return
     intent = Intent(**clicked)
+    st.session_state.pop(REFUSAL_KEY, None)
     decided = carry_out(svc, user, intent)
     if decided is None:
         return  # refused or invalid: the reason is shown and the proposal stays open
     show_outcome(svc, settled(svc, decided), intent.decision, user.id)
     st.session_state.get(EVIDENCE_KEY, {}).pop(intent.proposal_id, None)
+    st.session_state.get(VIEW_KEY, {}).pop(intent.proposal_id, None)
     close_proposal()
 
 
@@ -608,31 +663,65 @@ def edit_widget(form_field: EditableField) -> None:
         st.text_input(form_field.label, value=form_field.value, key=key)
 
 
-def edit_form(svc: AgentService, proposal: Proposal) -> None:
+def tolerance_line(view: ApproverView | None) -> str:
+    """The policy's tolerance, said before the person edits: how far their change may go and still
+    count as their approval."""
+    if view is None or view.tolerance is None:
+        return (
+            "Within the policy's tolerance of what was first proposed your change counts as your "
+            "approval; a bigger change needs someone else to approve it."
+        )
+    share = f"{(view.tolerance * 100).normalize():f}%"
+    bounds = view.tolerance_range
+    span = f" ({bounds[0]} to {bounds[1]})" if bounds is not None else ""
+    return (
+        f"**Tolerance: ±{share}** of the amount first proposed, {view.proposed_amount}{span}, and of each "
+        "figure you change. Within it, your change counts as your approval; beyond it, your change is "
+        "saved but someone else must approve it."
+    )
+
+
+def edit_form(svc: AgentService, proposal: Proposal, view: ApproverView | None) -> None:
     fields = feedback.run(lambda: svc.edit_form(proposal.id))
     if not fields:
         st.caption("This request has no field you may change.")
         return
+    # Said before the fields, not after saving: the person picks a figure knowing what it means.
+    st.markdown(f":material/straighten: {tolerance_line(view)}")
     with st.form("edit_form", border=False):
         st.caption(
             "You can change how much, when and why, never who or what: to change the supplier, "
             "customer, product, account or cost center, reject it with a reason so the requester "
-            "asks again. Only the fields you change are sent. Within the policy's tolerance of what "
-            "was first proposed your change counts as your approval; a bigger change needs someone "
-            "else to approve it. Either way, approvals given before your change no longer count."
+            "asks again. Only the fields you change are sent, and approvals given before your "
+            "change no longer count."
         )
         for form_field in fields:
             edit_widget(form_field)
-        st.text_input("Why you changed it (optional)", key="edit_reason")
+        st.text_input(
+            "Your note to the requester: why you changed it (optional, not written to the ERP)",
+            key="edit_reason",
+        )
         st.form_submit_button(
-            "Save changes",
+            "Approve with these changes",
             key="submit_edit",
+            type="primary",
+            icon=":material/check:",
             on_click=record_click,
             args=(proposal.id, "edit", proposal.revision, tuple(fields)),
         )
+    refusal_beside(proposal.id, ("edit",))
 
 
-def decision_section(svc: AgentService, proposal: Proposal) -> None:
+def pending_refusal(proposal_id: str, decision: str) -> bool:
+    refusal = st.session_state.get(REFUSAL_KEY)
+    return (
+        isinstance(refusal, dict)
+        and refusal.get("proposal_id") == proposal_id
+        and refusal.get("decision") == decision
+    )
+
+
+def decision_section(svc: AgentService, proposal: Proposal, view: ApproverView | None) -> None:
     st.subheader("Your decision", anchor=False)
     approve, reject = st.columns(2, border=True)
     with approve:
@@ -644,6 +733,7 @@ def decision_section(svc: AgentService, proposal: Proposal) -> None:
             on_click=record_click,
             args=(proposal.id, "approve", proposal.revision),
         )
+        refusal_beside(proposal.id, ("approve",))
         st.caption("Once the approval rule is met, the ERP commits it exactly once.")
     with reject:
         st.text_area(
@@ -659,8 +749,11 @@ def decision_section(svc: AgentService, proposal: Proposal) -> None:
             on_click=record_click,
             args=(proposal.id, "reject", proposal.revision),
         )
-    with st.expander("Edit before approving", icon=":material/edit:"):
-        edit_form(svc, proposal)
+        refusal_beside(proposal.id, ("reject",))
+    with st.expander(
+        "Change it, then approve", icon=":material/edit:", expanded=pending_refusal(proposal.id, "edit")
+    ):
+        edit_form(svc, proposal, view)
 
 
 def blocker_note(svc: AgentService, proposal: Proposal, user: User) -> None:
@@ -694,12 +787,28 @@ def story_section(svc: AgentService, proposal: Proposal) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def proposal_header(svc: AgentService, proposal: Proposal) -> None:
+def view_of(svc: AgentService, proposal: Proposal, user: User) -> ApproverView | None:
+    """The approver's view, cached per proposal and revision: it costs ERP reads, and an edit
+    changes what it says."""
+    cache: dict[str, tuple[int, ApproverView]] = st.session_state.setdefault(VIEW_KEY, {})
+    cached = cache.get(proposal.id)
+    if cached is None or cached[0] != proposal.revision:
+        with st.spinner("Reading the ERP…"):
+            view = feedback.run(lambda: svc.approver_view(proposal.id, user.id))
+        if view is None:
+            return None
+        cache[proposal.id] = (proposal.revision, view)
+        return view
+    return cached[1]
+
+
+def proposal_header(svc: AgentService, proposal: Proposal, view: ApproverView | None) -> None:
     top = st.columns([5, 2], vertical_alignment="center")
     top[0].subheader(f"{action_label(proposal.action)} · {proposal.id}", anchor=False)
     with top[1]:
         status_badge(proposal.status)
-    st.markdown(plain(proposal.summary))
+    # The headline is read from the payload as it stands (names beside codes), never a stored line.
+    st.markdown(f"**{plain(view.headline if view is not None else proposal.summary)}**")
     revision = f" · revision {proposal.revision}" if proposal.revision else ""
     st.caption(f"Requested by {requested_by(svc, proposal)} · filed {when(proposal.created_at)}{revision}")
     if proposal.compensates:
@@ -715,21 +824,23 @@ def proposal_detail(svc: AgentService, user: User, proposal_id: str) -> bool:
     if proposal is None:
         return False
     reset_inputs_for(proposal)
+    view = view_of(svc, proposal, user)
     with st.container(key="proposal-detail"):
         st.button("Back to the inbox", key="back", icon=":material/arrow_back:", on_click=close_proposal)
-        proposal_header(svc, proposal)
+        proposal_header(svc, proposal, view)
+        if proposal.status != "pending":  # decided meanwhile: the answer to the click shows here
+            refusal_beside(proposal.id, ("approve", "reject", "edit"))
         blocker_note(svc, proposal, user)
-        what, gate = st.columns(2)
-        with what:
-            st.subheader("What it will write", anchor=False)
+        if view is not None:
+            approver_view(view, person(svc, proposal.on_behalf_of))
+        with st.expander("The exact fields it will write", icon=":material/data_object:"):
             st.dataframe(payload_rows(proposal.payload), hide_index=True, width="stretch")
-        with gate:
-            st.subheader("Approval rule", anchor=False)
-            gate_details(proposal)
+        st.subheader("Approval rule", anchor=False)
+        gate_details(proposal)
         decisions_so_far(proposal.approvals)
         evidence_section(svc, proposal, user)
         if proposal.status == "pending":
-            decision_section(svc, proposal)
+            decision_section(svc, proposal, view)
         story_section(svc, proposal)
     return True
 

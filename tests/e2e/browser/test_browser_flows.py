@@ -96,6 +96,13 @@ def test_golden_path_alice_orders_bob_approves_alice_sees_it_committed(page: Pag
     expect(page.get_by_text("unchanged since the proposal").first).to_be_visible(timeout=STEP)
     journey.shot("bob-inbox-detail")
     journey.readme("inbox.png")
+    keyed(page, "approver-view").get_by_text("What it will write").scroll_into_view_if_needed()
+    journey.shot("bob-inbox-what-it-writes")
+    edit = page.get_by_text("Change it, then approve")
+    edit.click()
+    expect(page.get_by_text(re.compile(r"Tolerance: ±5%"))).to_be_visible(timeout=STEP)
+    journey.shot("bob-inbox-edit-form", focus=keyed(page, "submit_edit"))
+    edit.click()  # closed again: bob approves it as it stands
     keyed(page, "approve").get_by_role("button").click()
     expect(page.get_by_text(re.compile(rf"Approved: {proposal_id} is (committed|queued)"))).to_be_visible(
         timeout=COMMIT
@@ -127,10 +134,16 @@ def test_bob_rejects_with_a_reason_and_alice_sees_the_rejection(page: Page, base
 
     sign_in(page, base_url, "bob", password_of("bob"))
     open_in_inbox(page, proposal_id)
-    keyed(page, "reject").get_by_role("button").click()
+    reject = keyed(page, "reject").get_by_role("button")
+    reject.click()
     refusal = page.get_by_test_id("stAlertContentError").filter(has_text="A rejection needs a reason")
     expect(refusal).to_be_visible(timeout=STEP)
     assert_one_line(refusal)
+    # The answer is where bob is looking: in view, right under the button he clicked, without scrolling.
+    expect(refusal).to_be_in_viewport()
+    button_box, refusal_box = reject.bounding_box(), refusal.bounding_box()
+    assert button_box is not None and refusal_box is not None
+    assert 0 <= refusal_box["y"] - (button_box["y"] + button_box["height"]) < 120, (button_box, refusal_box)
     detail = keyed(page, "proposal-detail")
     expect(detail.get_by_text("waiting for approval")).to_be_visible()  # nothing was decided
     journey.shot("bob-reject-without-reason", focus=refusal)

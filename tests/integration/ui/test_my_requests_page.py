@@ -137,3 +137,16 @@ def test_open_in_chat_opens_the_conversation_the_request_came_from(
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert at.chat_message[0].markdown[0].value == "order 400 hex bolts M8 from Fastenal"
     assert at.info[-1].value.startswith(f"Waiting for the decision on {proposal.id}")
+
+
+def test_alices_card_says_what_bob_changed_before_approving_it(
+    app_as: AppAs, ui_service: AgentService
+) -> None:
+    po = file_purchase_order(ui_service, quantity=400)
+    ui_service.decide(po.id, "bob", "edit", edits={"lines.0.quantity": "410"})  # within tolerance
+
+    at = ok(app_as("alice", "requests"))
+
+    notes = [str(i.value) for i in at.info if i.icon == ":material/edit:"]
+    assert notes == ["Note: bob changed line 1 quantity from 400 to 410 before approving it."]
+    assert any("410 x HB-M8-40" in str(m.value) for m in at.markdown)  # the summary as it stands

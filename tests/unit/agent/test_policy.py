@@ -18,6 +18,7 @@ from agent.policy import (
     Outcome,
     Policy,
     PolicyError,
+    RiskRule,
     Suggestion,
     check_approver,
     check_requester,
@@ -836,3 +837,31 @@ def test_the_bundled_policy_names_its_requesters_and_describe_shows_them() -> No
     policy = load_policy()
     assert policy.settings("create_purchase_order").requester_roles == ("clerk",)
     assert "  requested by: clerk" in describe(policy).split("\n\n")[1]
+
+
+# ---- risk flags --------------------------------------------------------------------------------
+
+
+def test_risk_flags_have_defaults_when_the_policy_names_none() -> None:
+    assert policy_from().risk == RiskRule(Decimal("0.10"), Decimal("0.25"), Decimal("3"))
+
+
+def test_the_bundled_policy_states_its_risk_thresholds() -> None:
+    assert load_policy().risk == RiskRule(Decimal("0.10"), Decimal("0.25"), Decimal("3"))
+
+
+def test_a_risk_table_overrides_only_what_it_names() -> None:
+    risk = policy_from("[risk]\nprice_change_above = 0.2\n").risk
+    assert risk == RiskRule(price_change_above=Decimal("0.2"))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("history_multiple = 0", "risk.history_multiple: must be greater than 0, not 0"),
+        ('price_change_above = "ten"', "risk.price_change_above: must be a number"),
+        ("credit_change = 0.3", "risk: unknown key credit_change; allowed: price_change_above"),
+    ],
+)
+def test_a_bad_risk_threshold_is_refused_naming_the_field(table: str, message: str) -> None:
+    assert message in refusal(BASE + f"\n[risk]\n{table}\n")
