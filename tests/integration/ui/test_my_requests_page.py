@@ -145,7 +145,7 @@ def test_alices_card_says_what_bob_changed_before_approving_it(
     po = file_purchase_order(ui_service, quantity=400)
     ui_service.decide(po.id, "bob", "edit", edits={"lines.0.quantity": "410"})  # within tolerance
 
-    at = ok(app_as("alice", "requests"))
+    at = open_detail(ok(app_as("alice", "requests")), po.id)
 
     notes = [str(i.value) for i in at.info if i.icon == ":material/edit:"]
     assert notes == ["Note: bob changed line 1 quantity from 400 to 410 before approving it."]
