@@ -319,6 +319,7 @@ class ProposalStore:
         new_summary: str | None = None,
         seen_revision: int | None = None,
         on_approved: Callable[[Connection, Proposal], None] | None = None,
+        on_decided: Callable[[Connection, Proposal], None] | None = None,
     ) -> Proposal:
         """Record one decision atomically and, when it completes the gate, claim the proposal.
 
@@ -329,6 +330,9 @@ class ProposalStore:
 
         ``on_approved`` runs inside the same transaction when this decision approves the proposal:
         the write it queues (the outbox row) exists if and only if the approval does.
+        ``on_decided`` runs inside it after every decision, with the proposal as decided: the
+        decision's audit record exists if and only if the decision does (a writer that finds an
+        approval always finds the record that authorizes it).
 
         One transaction holds the proposal row (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR
         UPDATE`` elsewhere): ``check`` (segregation of duties, roles, a second approval by the same
@@ -391,11 +395,13 @@ class ProposalStore:
             ).rowcount
             if claimed != 1:
                 raise AlreadyDecided(f"proposal {proposal_id} was decided by someone else at the same moment")
-            if on_approved is not None and changes.get("status") == "approved":
-                approved = (
-                    conn.execute(select(proposals).where(proposals.c.id == proposal_id)).mappings().one()
-                )
-                on_approved(conn, self._load(conn, dict(approved)))
+            if on_approved is not None or on_decided is not None:
+                row = conn.execute(select(proposals).where(proposals.c.id == proposal_id)).mappings().one()
+                decided = self._load(conn, dict(row))
+                if on_decided is not None:
+                    on_decided(conn, decided)
+                if on_approved is not None and changes.get("status") == "approved":
+                    on_approved(conn, decided)
         return self.get(proposal_id)
 
     def pending_outlines(self) -> builtins.list[Proposal]:

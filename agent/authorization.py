@@ -168,25 +168,13 @@ class Authorizer:
         self._policy = policy
 
     def check(self, proposal: Proposal) -> str | None:
-        """Why ``proposal`` may not be written now (None when the trail's decisions authorize it)."""
-        return self.assess(proposal)[0]
+        """Why ``proposal`` may not be written now (None when the trail's decisions authorize it).
 
-    def assess(self, proposal: Proposal) -> tuple[str | None, bool]:
-        """``check``, and whether the approvals store lists an approval of the current revision
-        that the trail does not hold yet — both from one read of the trail, so a record appended
-        in between cannot make them disagree.
-
-        ``decide`` commits the claim (and the queued write) first and appends its audit record
-        right after, so a writer in another process can get there in between: that write waits
-        for the record instead of failing. (A forged decision row waits the same way and is never
-        written: ``recover`` fails it, reconciliation reports it.)"""
+        A decision's audit record is appended in the decision's own transaction (``decide``), so an
+        approval the store holds without its record is not one a person or the policy gave: it is
+        refused at once (``recover`` fails it, reconciliation reports any write it made)."""
         found = authorities(self._audit.records(proposal_id=proposal.id, types=TRAIL_TYPES))
-        authority = found.get(proposal.id)
-        problem = write_problem(proposal, authority, roles_of=self._roles_of, policy=self._policy())
-        if problem is None or authority is None or authority.ended is not None:
-            return problem, False
-        recorded = {actor for revision, actor in authority.approvals if revision == proposal.revision}
-        return problem, any(d.actor not in recorded for d in proposal.current_approvals())
+        return write_problem(proposal, found.get(proposal.id), roles_of=self._roles_of, policy=self._policy())
 
     def unauthorized_writes(self, written: Iterable[tuple[str, str]]) -> list[UnauthorizedWrite]:
         """Of the ``(idempotency key, fingerprint)`` pairs the ERP's ledger holds, those that no

@@ -43,13 +43,12 @@ from agent.prompts import system_prompt
 from agent.records import decision_event, proposal_event
 from agent.users import Directory, UnknownUser
 from erp_acl.errors import ErpError
-from tools.audit import AuditEvent
+from tools.audit import AuditEvent, AuditRecord, AuditTrail
 from tools.catalog import PROPOSE_TOOLS, READ_TOOLS
 from tools.gateway import Gateway, Principal, ToolError
 from tools.identity import AgentIdentity
 from tools.observability import traced_node
 from tools.rendering import content_digest, render_error, render_result
-from tools.security_log import AuditSink
 from tools.tokens import TokenRefused
 
 AUTO_APPROVER = "policy:auto"
@@ -96,7 +95,7 @@ class GraphDeps:
     directory: Directory
     identities: Mapping[str, AgentIdentity]
     policy: Callable[[], Policy]
-    audit: AuditSink
+    audit: AuditTrail
     # Queues an approved proposal's command in the outbox, inside the approving transaction.
     enqueue: Callable[[Connection, Proposal, str], None]
     today: Callable[[], date] = date.today
@@ -283,16 +282,24 @@ def build_graph(
             summary=proposal.summary,
         )
         if gate.mode == "auto" and proposal.status == "pending":
-            decided = deps.store.decide(
+            reason = f"automatic under rule {gate.rule} of policy {gate.policy_version}"
+            recorded: list[AuditRecord] = []
+            deps.store.decide(
                 proposal.id,
                 actor=AUTO_APPROVER,
                 decision="approve",
                 check=lambda _: None,
                 satisfied=lambda *_: True,
-                reason=f"automatic under rule {gate.rule} of policy {gate.policy_version}",
+                reason=reason,
                 on_approved=lambda conn, approved: deps.enqueue(conn, approved, who.actor),
+                # The decision's audit record in the decision's own transaction: the writer never
+                # finds this approval without the record that authorizes it.
+                on_decided=lambda conn, decided: recorded.extend(
+                    deps.audit.append_in(conn, [decision_event(decided, AUTO_APPROVER, "approve", reason)])
+                ),
             )
-            deps.audit.append(decision_event(decided, AUTO_APPROVER, "approve", decided.approvals[-1].reason))
+            if recorded:
+                deps.audit.settle(recorded[-1])
         # Approved or not, the run waits: for a person's decision, or for the ERP writer's result.
         return {"messages": replies, "pending": pending, "decision": None}
 

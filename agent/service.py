@@ -146,7 +146,6 @@ __all__ = [
     "ChatResult",
     "Conversation",
     "Decision",
-    "DecisionNotYetAudited",
     "Discrepancy",
     "EditableField",
     "EvidenceCheck",
@@ -184,11 +183,6 @@ TELLING_STEPS = frozenset({"report_outcome", "report_rejection", "respond", "rea
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class DecisionNotYetAudited(Exception):
-    """An approval is in the approvals store but its audit record is not in the trail yet (the
-    decision is a moment from recording it): not a refusal, the writer tries again."""
 
 
 class Refused(Exception):
@@ -782,6 +776,7 @@ class AgentService:
                 )
                 raise
             kind = revised.kind
+        record, recorded = self._decision_records(person.id, kind, reason, edits)
         updated = self.store.decide(
             proposal.id,
             actor=person.id,
@@ -796,8 +791,9 @@ class AgentService:
             new_summary=revised.summary if revised else None,
             seen_revision=proposal.revision,  # an edit landing meanwhile refuses this decision
             on_approved=lambda conn, approved: self._enqueue(conn, approved, self._actor_of(approved)),
+            on_decided=record,
         )
-        self._record_decision(updated, person.id, kind, reason, edits)
+        self._settle(recorded)
         if updated.status == "rejected":
             # Only the decision that completed the gate gets here, so the run resumes exactly once.
             resume = ApprovalDecision(
@@ -912,10 +908,21 @@ class AgentService:
                 return False  # the run is stuck mid-step: `countersign recover` continues it
             time.sleep(0.05)
 
-    def _record_decision(
-        self, proposal: Proposal, actor: str, kind: str, reason: str | None, edits: dict[str, Any] | None
-    ) -> None:
-        self.audit.append(decision_event(proposal, actor, kind, reason, edits))
+    def _decision_records(
+        self, actor: str, kind: str, reason: str | None, edits: dict[str, Any] | None
+    ) -> tuple[Callable[[Connection, Proposal], None], list[AuditRecord]]:
+        """The ``on_decided`` hook that appends a decision's audit record inside the decision's own
+        transaction, and the list it leaves the record in (for ``_settle`` once committed)."""
+        recorded: list[AuditRecord] = []
+
+        def record(conn: Connection, decided: Proposal) -> None:
+            recorded.extend(self.audit.append_in(conn, [decision_event(decided, actor, kind, reason, edits)]))
+
+        return record, recorded
+
+    def _settle(self, recorded: list[AuditRecord]) -> None:
+        if recorded:
+            self.audit.settle(recorded[-1])
 
     def _check_decider(
         self, proposal: Proposal, person: User, decision: DecisionKind, *, gate: Gate | None = None
@@ -1038,19 +1045,12 @@ class AgentService:
         self.backfill_commit_records()
         return [self.store.get(pid) for pid in touched]
 
-    def authorize_write(self, proposal: Proposal, *, wait_for_records: bool = False) -> str | None:
+    def authorize_write(self, proposal: Proposal) -> str | None:
         """Why ``proposal`` may not be written (None when the audit trail's decisions authorize it);
-        a refusal is recorded in the trail. Asked before anything applies a write.
-
-        ``wait_for_records`` (the ERP writer): an approval the store holds but the trail does not
-        yet raises ``DecisionNotYetAudited``, so the delivery is retried rather than failed."""
-        problem, unrecorded = self.authorizer.assess(proposal)
+        a refusal is recorded in the trail. Asked before anything applies a write."""
+        problem = self.authorizer.check(proposal)
         if problem is None:
             return None
-        if wait_for_records and unrecorded:
-            raise DecisionNotYetAudited(
-                f"proposal {proposal.id}: its approval is not in the audit trail yet; the write waits for it"
-            )
         self.audit.append(
             proposal_event(
                 "access_denied",

@@ -1578,6 +1578,23 @@ class AuditTrail:
         self._after_append(records[-1])
         return records
 
+    def append_in(self, conn: Connection, events: Iterable[AuditEvent]) -> list[AuditRecord]:
+        """Append records inside the caller's transaction on this trail's database (``conn``), so
+        they exist if and only if what that transaction records does (a decision and its audit
+        record are one fact). The caller calls ``settle`` with the last record once it committed."""
+        prepared = [self._prepare(event) for event in events]
+        if not prepared:
+            return []
+        tx = _SqlAlchemyTx(conn)
+        head = self._lock_head(tx)
+        records, rows = self._chain(head, prepared)
+        tx.insert(rows)
+        return records
+
+    def settle(self, last: AuditRecord) -> None:
+        """After a committed ``append_in``: sign a checkpoint if one is due."""
+        self._after_append(last)
+
     @contextmanager
     def _transaction(self) -> Iterator[_Tx]:
         """One write transaction holding the trail's write lock from its first statement."""

@@ -89,7 +89,7 @@ class Pipeline:
             inbox=self.inbox,
             publish=self._publish_result,
             # Raises (so the delivery is retried) while an approval's audit record is on its way.
-            authorize=lambda proposal: service.authorize_write(proposal, wait_for_records=True),
+            authorize=service.authorize_write,
         )
         self.results = ResultConsumer(
             engine=service.engine,

@@ -18,8 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from agent.approvals import Proposal
-from agent.records import decision_event
-from agent.service import AgentService, DecisionNotYetAudited, build_service
+from agent.service import AgentService, build_service
 from agent.settings import Settings
 from erp_acl.commands import parse_command
 from erp_acl.ports import Erp
@@ -210,18 +209,38 @@ def _json(value: dict[str, Any]) -> str:
     return json.dumps(value)
 
 
-def test_a_write_waits_for_an_approval_whose_audit_record_is_not_in_the_trail_yet(
+def test_an_approval_and_its_audit_record_are_one_fact(service: AgentService) -> None:
+    # The decision's record is appended in the decision's own transaction: if the trail cannot take
+    # it, the approval (and the write it would queue) is not recorded either.
+    proposal = file_purchase_order(service)
+
+    def trail_down(*_: Any) -> Any:
+        raise RuntimeError("the audit trail refused the record")
+
+    real = service.audit.append_in
+    service.audit.append_in = trail_down  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError):
+            service.decide(proposal.id, "bob", "approve")
+    finally:
+        service.audit.append_in = real  # type: ignore[method-assign]
+    after = service.proposal(proposal.id)
+    assert (after.status, after.approvals) == ("pending", [])
+    assert not service.outbox.has_subject(proposal.id)
+
+    service.decide(proposal.id, "bob", "approve")
+    assert service.pipeline is not None
+    service.pipeline.drain()
+    assert service.proposal(proposal.id).status == "committed"
+    assert [r.actor for r in service.story(proposal.id) if r.type == "decision"] == ["bob"]
+
+
+def test_an_approval_without_its_audit_record_is_refused_at_once_never_waited_for(
     service: AgentService,
 ) -> None:
-    # decide() commits the claim and the queued write, then appends the decision record: a writer
-    # in another process can come in between. It must wait for the record, not fail the proposal.
     proposal = file_purchase_order(service)
     claimed = service.store.decide(
         proposal.id, actor="bob", decision="approve", check=lambda _: None, satisfied=lambda *_: True
     )
-    with pytest.raises(DecisionNotYetAudited):
-        service.authorize_write(claimed, wait_for_records=True)
-    assert service.proposal(proposal.id).status == "approved"
-
-    service.audit.append(decision_event(claimed, "bob", "approve", None))
-    assert service.authorize_write(claimed, wait_for_records=True) is None
+    refused = service.authorize_write(claimed)
+    assert refused is not None and refused.startswith("not written:")

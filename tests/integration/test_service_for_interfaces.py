@@ -103,7 +103,9 @@ def test_audit_search_filters_by_proposal_user_and_time_newest_first(service: Ag
     service.decide(proposal.id, "bob", "approve")
 
     by_proposal = service.audit_search(proposal_id=proposal.id)
-    assert by_proposal and all(r.proposal_id == proposal.id for r in by_proposal)
+    # A proposal's records are its story: the reads it relied on carry no proposal id.
+    assert by_proposal == list(reversed(service.story(proposal.id)))
+    assert all(r.proposal_id == proposal.id for r in by_proposal if r.type != "read")
     assert [r.seq for r in by_proposal] == sorted((r.seq for r in by_proposal), reverse=True)
     assert {"proposal", "decision", "commit"} <= {r.type for r in by_proposal}
     assert all("bob" in (r.actor, r.on_behalf_of) for r in service.audit_search(user_id="bob"))
