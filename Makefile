@@ -10,8 +10,9 @@ bootstrap:
 	@test -n "$(UV)" || exit 1
 	@$(UV) sync --frozen --quiet
 
-run: bootstrap  ## open the web app on http://127.0.0.1:8501 (seeds the bundled ERP the first time)
-	@$(UV) run --frozen countersign ui
+PORT ?= 8501
+run: bootstrap  ## open the web app on http://127.0.0.1:$(PORT) (seeds the bundled ERP the first time)
+	@$(UV) run --frozen countersign ui --port $(PORT)
 
 lint: bootstrap  ## ruff (lint + format check), mypy, import-linter contracts
 	$(UV) run --frozen ruff check .

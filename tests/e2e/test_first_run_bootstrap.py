@@ -5,12 +5,14 @@ product's command right after, with nothing added to PATH."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.e2e.test_web_app_cli import free_port, lines_of, read_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -87,3 +89,46 @@ def test_the_bootstrap_says_in_one_line_when_there_is_no_python_to_install_uv_wi
     )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "install Python 3.11+ (or uv) first" in result.stderr
+
+
+def test_make_run_from_an_empty_home_serves_the_app_and_the_readmes_next_command_works(
+    tmp_path: Path,
+) -> None:
+    # The README's two set-up steps on a fresh home, no terminal input (a pipe nobody writes to),
+    # uv already installed (the bootstrap test above covers installing it).
+    home = tmp_path / "home"
+    home.mkdir()
+    uv = subprocess.run(["sh", str(REPO / "scripts/ensure-uv")], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "DISPLAY", "WAYLAND"))}
+    env.update(
+        HOME=str(home),
+        PATH=f"{Path(uv.stdout.strip()).parent}:/usr/bin:/bin",
+        COUNTERSIGN_DATA_DIR=str(tmp_path / "var"),
+        UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # make, uv and the server: stopped together below
+    )
+    try:
+        printed = read_until(lines_of(server), "alice / alice-demo", seconds=240)
+        assert f"Countersign is ready: open http://127.0.0.1:{port}" in printed
+        asked = subprocess.run(
+            [str(REPO / "countersign"), "chat", "--user", "alice", "how many hex bolts M8 do we have?"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert asked.returncode == 0, asked.stderr
+        assert "Hex bolt M8" in asked.stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.communicate(timeout=60)
