@@ -51,6 +51,11 @@ app.add_typer(erp_app, name="erp")
 app.add_typer(db_app, name="db")
 
 
+def _count(n: int, noun: str) -> str:
+    """``_count(1, "record")`` → "1 record"; ``_count(9, "record")`` → "9 records"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def describe(proposal: Proposal, attention: str | None = None) -> str:
     from agent.policy import Gate
 
@@ -583,7 +588,8 @@ def _report(report: Any, as_json: bool) -> None:
         warnings = "".join(f"\n  warning: {w}" for w in report.warnings)
         proves = f"\n  proves: {report.proves.sentence()}" if report.proves is not None else ""
         typer.echo(
-            f"audit trail verified: {report.records_checked} records, {report.checkpoints_checked} signed checkpoints{proves}{warnings}"
+            f"audit trail verified: {_count(report.records_checked, 'record')}, "
+            f"{_count(report.checkpoints_checked, 'signed checkpoint')}{proves}{warnings}"
         )
     if not report.ok:
         where = f"first bad record {report.first_bad_seq}: " if report.first_bad_seq is not None else ""
