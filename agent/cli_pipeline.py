@@ -154,7 +154,7 @@ def events_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, as_js
 def _describe_run(run: Any) -> str:
     where = f" in {run.thread_id}" if run.thread_id else ""
     detail = f" ({run.detail})" if run.detail else ""
-    return f"{run.event_id}  {run.status:<9} for {run.owner}{where}{detail}\n  {run.summary}"
+    return f"{run.event_id}  {run.status:<11} for {run.owner}{where}{detail}\n  {run.summary}"
 
 
 @queue_app.command("status")

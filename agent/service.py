@@ -171,6 +171,8 @@ __all__ = [
 
 Via = Literal["agent", "mcp"]
 EXPIRY_ACTOR = "system:expiry"
+# Event runs that ended without doing what they were for: each one needs its owner's attention.
+EVENT_RUNS_NEEDING_A_PERSON = frozenset({"needs_owner", "unresolved", "failed"})
 # The longest chat message any interface may send: a request, not a document. Longer ones are
 # refused before anything is stored (the planner reads no more than this of a message either).
 MAX_MESSAGE_CHARS = 8_000
@@ -1448,6 +1450,15 @@ class AgentService:
     def event_runs(self, limit: int = 50) -> list[EventRun]:
         """The latest ERP events the agent worker handled, newest first."""
         return recent_event_runs(self.engine, limit)
+
+    def event_runs_needing_a_person(self, owner: str | None = None, limit: int = 500) -> list[EventRun]:
+        """Recent event runs that ended without doing what they were for (a fact missing, no
+        proposal where one was expected, a failure), newest first; ``owner``: only theirs."""
+        return [
+            run
+            for run in recent_event_runs(self.engine, limit)
+            if run.status in EVENT_RUNS_NEEDING_A_PERSON and (owner is None or run.owner == owner)
+        ]
 
     def queue_status(self) -> dict[str, Any]:
         """What waits in the outbox and the queues, and what was dead-lettered (with reasons)."""

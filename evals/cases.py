@@ -91,7 +91,9 @@ class EventSpec(_Model):
 
 class EventStep(_Model):
     event: EventSpec
-    run_status: Literal["proposed", "answered", "joined", "ignored"] | None = None
+    run_status: Literal["proposed", "answered", "joined", "ignored", "unresolved", "needs_owner"] | None = (
+        None
+    )
 
 
 Step = SayStep | DecideStep | EventStep

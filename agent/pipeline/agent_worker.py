@@ -38,7 +38,8 @@ event_runs = Table(
     Column("subject", String(64), nullable=False, index=True),
     Column("owner", String(64), nullable=False),
     Column("thread_id", String(64), nullable=True),
-    # started, answered (no proposal), proposed, joined (another run covers it), ignored, failed
+    # started, answered (no proposal), proposed, joined (another run covers it), ignored, failed,
+    # unresolved (expected to propose and did not), needs_owner (a fact the request needs is missing)
     Column("status", String(16), nullable=False),
     Column("summary", Text, nullable=False),
     Column("detail", Text, nullable=True),
@@ -107,8 +108,17 @@ class AgentWorker:
             return self._note(
                 event, route.owner, "joined", summary, thread_id=covering, detail=f"covered by {covering}"
             )
-        self._note(event, route.owner, "started", summary)
         user = self._directory.get(route.owner)
+        missing = route.missing(event.typed_facts(), user.default_cost_center)
+        if missing:
+            # Never a run built around the event's text: its owner is asked for what is missing.
+            wanted = " and ".join(name.replace("_", " ") for name in missing)
+            question = (
+                f"{summary.rstrip('.')}. The event gives no {wanted}, so nothing was proposed: "
+                f"ask for it in the chat, naming the {wanted}"
+            )
+            return self._note(event, route.owner, "needs_owner", summary, detail=question)
+        self._note(event, route.owner, "started", summary)
         # The run starts from the typed facts (codes and numbers), never from the facts' text.
         text = route.render(
             summary=summary,
@@ -121,8 +131,14 @@ class AgentWorker:
         except Exception as exc:  # the run's failure is recorded; the bus retries the delivery
             self._update(event.event_id, status="failed", detail=str(exc).splitlines()[0] if str(exc) else "")
             raise
-        status = "proposed" if filed else "answered"
-        self._update(event.event_id, status=status, thread_id=thread_id, detail=", ".join(filed) or None)
+        if filed:
+            status, detail = "proposed", ", ".join(filed)
+        elif route.expects == "proposal":
+            # The run was there to file an order and did not: a person must look, not an "answer".
+            status, detail = "unresolved", "the agent filed no proposal: see its conversation"
+        else:
+            status, detail = "answered", None
+        self._update(event.event_id, status=status, thread_id=thread_id, detail=detail)
         return status
 
     def _open_run_for(self, event: BusinessEvent) -> str | None:

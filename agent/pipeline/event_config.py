@@ -34,6 +34,21 @@ class EventRoute:
     owner: str
     request: str
     enabled: bool = True
+    # "proposal": the run is there to file one (a replenishment order); ending without one is a
+    # failure a person must see, not an answer. None: the run reads and reports.
+    expects: str | None = None
+
+    def missing(self, facts: Mapping[str, Fact], cost_center: str | None) -> list[str]:
+        """The facts the request names that this event does not carry (e.g. no earlier supplier
+        of a product): the run cannot start from them, so its owner is asked instead."""
+        values: dict[str, Any] = {
+            **{name: fact_text(value) for name, value in facts.items()},
+            "cost_center": cost_center or "",
+            "order_quantity": order_quantity(facts),
+        }
+        return sorted(
+            name for name in _fields(self.request) - {"summary", "subject"} if values.get(name) in (None, "")
+        )
 
     def render(
         self, *, summary: str, subject: str, facts: Mapping[str, Fact], cost_center: str | None
@@ -113,5 +128,8 @@ def load_event_routes(path: Path | None, directory: Directory) -> dict[str, Even
                     f"{origin}: events.{kind}.request names {', '.join(unknown)}, which a {kind} event"
                     f" does not carry; use {', '.join(sorted(known))}"
                 )
-        routes[kind] = EventRoute(kind, owner, request, bool(entry.get("enabled", True)))
+        expects = entry.get("expects")
+        if expects not in (None, "proposal"):
+            raise EventConfigError(f'{origin}: events.{kind}.expects must be "proposal" or left out')
+        routes[kind] = EventRoute(kind, owner, request, bool(entry.get("enabled", True)), expects)
     return routes

@@ -474,6 +474,22 @@ def _conversation_list(slot: Any, conversations: list[Conversation], current: st
                     _conversation_button(conversation, current)
 
 
+def _events_needing(svc: AgentService, user_id: str) -> None:
+    """ERP events the agent could not act on for this person: each says what is missing."""
+    runs = feedback.run(lambda: svc.event_runs_needing_a_person(user_id)) or []
+    if not runs:
+        return
+    with st.container(key="events-needing-you"):
+        st.warning(
+            f"{components.plural(len(runs), 'ERP event')} the agent could not act on: "
+            "each needs you to ask in the chat.",
+            icon=":material/notification_important:",
+        )
+        for run in runs[:10]:
+            where = f" (conversation {run.thread_id})" if run.thread_id else ""
+            st.caption(f"{components.when(run.created_at)} · {run.detail or run.summary}{where}")
+
+
 def _empty_state() -> None:
     st.markdown(
         "Ask about stock, orders, invoices or budgets, or ask for a change. The agent reads the ERP "
@@ -528,6 +544,7 @@ def page() -> None:
             f"Conversation {conversation.thread_id} · started {components.when(conversation.created_at)}"
         )
     if thread_id is None and not outbox:
+        _events_needing(svc, user.id)
         _empty_state()
     _show_history(messages)
 

@@ -143,6 +143,27 @@ def _charts(svc: AgentService, figures: Overview) -> None:
     _table(figures.rates)
 
 
+def _events_needing(svc: AgentService) -> None:
+    runs = feedback.run(lambda: svc.event_runs_needing_a_person()) or []
+    if not runs:
+        return
+    st.warning(
+        f"{components.plural(len(runs), 'ERP event run')} ended without doing what it was for "
+        "(a fact missing, no proposal filed, a failure); each owner sees it in their chat.",
+        icon=":material/notification_important:",
+    )
+    st.dataframe(
+        {
+            "when": [components.when(r.created_at) for r in runs],
+            "owner": [r.owner for r in runs],
+            "status": [r.status.replace("_", " ") for r in runs],
+            "what": [r.detail or r.summary for r in runs],
+        },
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def render() -> None:
     runtime.require_user()
     svc = runtime.service()
@@ -151,6 +172,7 @@ def render() -> None:
     if figures is None:
         return
     _metrics(figures)
+    _events_needing(svc)
     if not figures.rates:
         st.info(
             "Nothing has been decided yet: approval rates and outcomes appear here once approvers decide "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from streamlit.testing.v1 import AppTest
 
 from agent.service import AgentService
+from erp_acl.events import manual_event
 from tests.integration.ui.conftest import AppAs, file_purchase_order
 
 STOCK_QUESTION = "how many hex bolts M8 do we have?"
@@ -234,3 +237,20 @@ def test_the_chat_input_takes_no_more_than_a_message_may_hold(app_as: AppAs) -> 
 
     # The browser stops typing at the limit; the service refuses longer messages from anywhere.
     assert at.chat_input[0].proto.max_chars == MAX_MESSAGE_CHARS == 8_000
+
+
+def test_an_erp_event_the_agent_could_not_act_on_is_shown_to_its_owner_with_what_is_missing(
+    app_as: AppAs, ui_service: AgentService
+) -> None:
+    pipeline = ui_service.pipeline
+    assert pipeline is not None
+    facts = {"product_code": "HB-M8-40", "available": "320", "reorder_point": "500"}  # no supplier
+    pipeline.emit(manual_event("stock_below_reorder_point", "HB-M8-40", facts, datetime.now(UTC)))
+    pipeline.drain(events=True)
+
+    at = ok(app_as("alice", "chat"))
+
+    assert any("1 ERP event the agent could not act on" in w.value for w in at.warning)
+    assert any("gives no supplier code" in c.value for c in at.caption)
+    carols = ok(app_as("carol", "chat"))
+    assert not any("could not act on" in w.value for w in carols.warning)

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agent.service import AgentService
+from erp_acl.events import manual_event
 from tests.integration.ui.conftest import AppAs, file_purchase_order
 
 pytestmark = pytest.mark.integration
@@ -74,3 +75,20 @@ def test_an_auditor_sees_the_overview_too(ui_service: AgentService, app_as: AppA
 
     assert not at.exception and not at.error
     assert metrics(at)["Decided"] == "1" and len(charts(at)) == 3
+
+
+def test_event_runs_that_need_a_person_are_listed_with_their_owner(
+    ui_service: AgentService, app_as: AppAs
+) -> None:
+    pipeline = ui_service.pipeline
+    assert pipeline is not None
+    facts = {"product_code": "HB-M8-40", "available": "320", "reorder_point": "500"}  # no supplier
+    pipeline.emit(manual_event("stock_below_reorder_point", "HB-M8-40", facts, datetime.now(UTC)))
+    pipeline.drain(events=True)
+
+    at = app_as("bob", "overview")
+
+    assert not at.exception
+    assert any("1 ERP event run ended without doing what it was for" in w.value for w in at.warning)
+    [table] = [d.value for d in at.dataframe if "owner" in d.value.columns]
+    assert list(table["owner"]) == ["alice"] and list(table["status"]) == ["needs owner"]
