@@ -16,7 +16,7 @@ from agent.approvals import Proposal
 from agent.records import decision_event, proposal_event
 from agent.service import AgentService, build_service
 from agent.settings import Settings
-from erp_acl.commands import JournalLineSpec, PostJournalEntry, fingerprint
+from erp_acl.commands import Command, JournalLineSpec, PostJournalEntry, fingerprint
 from tests.integration.messaging.conftest import prefix, rabbit_url  # noqa: F401  (fixtures)
 
 PO_ARGS: dict[str, Any] = {
@@ -70,14 +70,42 @@ def file_purchase_order(service: AgentService, user: str = "alice", quantity: in
     return proposal
 
 
-def approved_journal_entries(service: AgentService, count: int) -> list[Proposal]:
-    """``count`` journal entries approved and queued, filed straight into the store (no graph run:
-    this is load for the writer, not a test of the agent). Each gets its filing and decision records
-    in the audit trail, as the graph and ``decide`` make them: the writer writes nothing else."""
-    approved = []
-    gate = service.policy().gate_for(
-        "post_journal_entry", Decimal("10.00"), now=datetime.now(UTC), unattended_allowed=False
+def file_approved(service: AgentService, command: Command, amount: Decimal, *, thread_id: str) -> Proposal:
+    """``command`` filed straight into the store (no graph run) and approved by bob, with its
+    filing and decision records in the audit trail as the graph and ``decide`` make them (the
+    writer writes nothing else); its write is queued."""
+    gate = service.policy().gate_for(command.action, amount, now=datetime.now(UTC), unattended_allowed=False)
+    proposal = service.store.create(
+        thread_id=thread_id,
+        tool_call_id="load",
+        action=command.action,
+        summary=command.summary(),
+        payload=command.model_dump(mode="json"),
+        idempotency_key=str(uuid.uuid4()),
+        fingerprint=fingerprint(command),
+        requester="alice",
+        evidence=[],
+        gate=gate.as_json(),
     )
+    filed = {"action": proposal.action, "payload": proposal.payload}
+    service.audit.append(
+        proposal_event("proposal", proposal, actor=service.agent.id, gate=proposal.gate, details=filed)
+    )
+    decided = service.store.decide(
+        proposal.id,
+        actor="bob",
+        decision="approve",
+        check=lambda _: None,
+        satisfied=lambda *_: True,
+        on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
+    )
+    service.audit.append(decision_event(decided, "bob", "approve", None))
+    return decided
+
+
+def approved_journal_entries(service: AgentService, count: int) -> list[Proposal]:
+    """``count`` journal entries approved and queued (load for the writer, not a test of the agent)."""
+    approved = []
     for n in range(count):
         command = PostJournalEntry(
             entry_date=date(2026, 11, 21),
@@ -87,30 +115,7 @@ def approved_journal_entries(service: AgentService, count: int) -> list[Proposal
                 JournalLineSpec(account_code="1.1.01.001", credit=Decimal("10.00")),
             ],
         )
-        proposal = service.store.create(
-            thread_id=f"load-{uuid.uuid4().hex[:8]}",
-            tool_call_id="load",
-            action=command.action,
-            summary=command.summary(),
-            payload=command.model_dump(mode="json"),
-            idempotency_key=str(uuid.uuid4()),
-            fingerprint=fingerprint(command),
-            requester="alice",
-            evidence=[],
-            gate=gate.as_json(),
+        approved.append(
+            file_approved(service, command, Decimal("10.00"), thread_id=f"load-{uuid.uuid4().hex[:8]}")
         )
-        filed = {"action": proposal.action, "payload": proposal.payload}
-        service.audit.append(
-            proposal_event("proposal", proposal, actor=service.agent.id, gate=proposal.gate, details=filed)
-        )
-        decided = service.store.decide(
-            proposal.id,
-            actor="bob",
-            decision="approve",
-            check=lambda _: None,
-            satisfied=lambda *_: True,
-            on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
-        )
-        service.audit.append(decision_event(decided, "bob", "approve", None))
-        approved.append(decided)
     return approved

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,13 @@ import pytest
 from sqlalchemy import Engine, update
 
 from agent.approvals import Proposal
-from agent.records import decision_event, proposal_event
 from agent.service import AgentService, build_service
 from agent.settings import Settings
-from erp_acl.commands import ChangeCreditLimit, Command, fingerprint
+from erp_acl.commands import ChangeCreditLimit, Command
 from erp_acl.legacy import translate as tr
 from erp_acl.legacy.adapter import legacy_engine
 from erp_acl.legacy.schema import CT2, SA1, SC7
-from tests.integration.pipeline.conftest import approved_journal_entries, file_purchase_order
+from tests.integration.pipeline.conftest import approved_journal_entries, file_approved, file_purchase_order
 
 pytestmark = pytest.mark.integration
 
@@ -50,37 +48,8 @@ def committed_order(service: AgentService) -> tuple[Proposal, str]:
 
 
 def committed(service: AgentService, command: Command) -> Proposal:
-    """``command`` approved and written by the pipeline (filed straight into the store, with its
-    filing and decision records in the audit trail, as the graph and ``decide`` make them: the
-    writer writes nothing the trail does not authorize)."""
-    gate = service.policy().gate_for(
-        command.action, Decimal("1.00"), now=datetime.now(UTC), unattended_allowed=False
-    )
-    proposal = service.store.create(
-        thread_id=f"t-{uuid.uuid4().hex[:8]}",
-        tool_call_id="c",
-        action=command.action,
-        summary=command.summary(),
-        payload=command.model_dump(mode="json"),
-        idempotency_key=str(uuid.uuid4()),
-        fingerprint=fingerprint(command),
-        requester="alice",
-        evidence=[],
-        gate=gate.as_json(),
-    )
-    filed = {"action": proposal.action, "payload": proposal.payload}
-    service.audit.append(
-        proposal_event("proposal", proposal, actor=service.agent.id, gate=proposal.gate, details=filed)
-    )
-    decided = service.store.decide(
-        proposal.id,
-        actor="bob",
-        decision="approve",
-        check=lambda _: None,
-        satisfied=lambda *_: True,
-        on_approved=lambda conn, p: service._enqueue(conn, p, service.agent.id),
-    )
-    service.audit.append(decision_event(decided, "bob", "approve", None))
+    """``command`` approved and written by the pipeline (filed straight into the store)."""
+    proposal = file_approved(service, command, Decimal("1.00"), thread_id=f"t-{uuid.uuid4().hex[:8]}")
     assert service.pipeline is not None
     service.pipeline.drain()
     landed = service.proposal(proposal.id)
