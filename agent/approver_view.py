@@ -424,16 +424,14 @@ def _journal_entry(payload: dict[str, Any], reader: _Reader) -> _Draft:
 
 
 def _credit_limit(payload: dict[str, Any], reader: _Reader, risk: RiskRule) -> _Draft:
-    draft = _Draft()
     code = str(payload["customer_code"])
     customer = reader.get("get_customer", customer_code=code)
     party = Party("Customer", code, str(customer.name) if customer is not None else None)
-    draft.parties = [party]
-    after = Figure(_decimal(payload["new_limit"]))
     before = _figure(customer.credit_limit) if customer is not None else None
-    change = Change("Credit limit", before, after)
-    draft.changes = [change]
-    draft.total = after
+    draft, change = _changed_in_place(
+        party, Change("Credit limit", before, Figure(_decimal(payload["new_limit"])))
+    )
+    after = change.after
     if customer is not None:
         draft.lines.append(ViewLine("Open sales orders today", total=_figure(customer.open_orders_total)))
     draft.headline = f"Change the credit limit of {party} " + (
@@ -449,16 +447,14 @@ def _credit_limit(payload: dict[str, Any], reader: _Reader, risk: RiskRule) -> _
 
 
 def _price(payload: dict[str, Any], reader: _Reader, risk: RiskRule) -> _Draft:
-    draft = _Draft()
     code = str(payload["product_code"])
     product = reader.get("get_product", product_code=code)
     party = Party("Product", code, str(product.description) if product is not None else None)
-    draft.parties = [party]
-    after = Figure(_decimal(payload["new_price"]))
     before = _figure(product.list_price) if product is not None else None
-    change = Change("List price", before, after)
-    draft.changes = [change]
-    draft.total = after
+    draft, change = _changed_in_place(
+        party, Change("List price", before, Figure(_decimal(payload["new_price"])))
+    )
+    after = change.after
     unit = f" per {product.unit}" if product is not None else ""
     draft.headline = f"Change the list price of {party} " + (
         f"from {before} to {after}{unit} ({percent_text(change.percent)})" if before else f"to {after}{unit}"
@@ -472,6 +468,12 @@ def _price(payload: dict[str, Any], reader: _Reader, risk: RiskRule) -> _Draft:
                 RiskFlag("below_cost", f"The new price {after} is below the standard cost {cost}.")
             )
     return draft
+
+
+def _changed_in_place(party: Party, change: Change) -> tuple[_Draft, Change]:
+    """The view of a change made in place on one record (a credit limit, a list price): the
+    record, its value today → the proposed one, and that value as the total."""
+    return _Draft(parties=[party], changes=[change], total=change.after), change
 
 
 def _large_change(draft: _Draft, change: Change, limit: Decimal, what: str) -> None:

@@ -41,14 +41,8 @@ class EventRoute:
     def missing(self, facts: Mapping[str, Fact], cost_center: str | None) -> list[str]:
         """The facts the request names that this event does not carry (e.g. no earlier supplier
         of a product): the run cannot start from them, so its owner is asked instead."""
-        values: dict[str, Any] = {
-            **{name: fact_text(value) for name, value in facts.items()},
-            "cost_center": cost_center or "",
-            "order_quantity": order_quantity(facts),
-        }
-        return sorted(
-            name for name in _fields(self.request) - {"summary", "subject"} if values.get(name) in (None, "")
-        )
+        values = _values(facts, cost_center)
+        return sorted(name for name in _fields(self.request) if values.get(name) in (None, ""))
 
     def render(
         self, *, summary: str, subject: str, facts: Mapping[str, Fact], cost_center: str | None
@@ -64,17 +58,23 @@ class EventRoute:
         ]
         if untyped:
             raise TypeError(f"facts {', '.join(untyped)} are not typed; pass BusinessEvent.typed_facts()")
-        values: dict[str, Any] = {
-            **{name: fact_text(value) for name, value in facts.items()},
-            "summary": summary,
-            "subject": Code(subject),
-            "cost_center": cost_center or "",
-            "order_quantity": order_quantity(facts),
-        }
-        needed = _fields(self.request)
-        if any(values.get(name) in (None, "") for name in needed):
+        if self.missing(facts, cost_center):
             return f"Please look into this and tell me what you find. The ERP reports: {summary}"
-        return self.request.format(**values)
+        return self.request.format(
+            **{**_values(facts, cost_center), "summary": summary, "subject": Code(subject)}
+        )
+
+
+def _values(facts: Mapping[str, Fact], cost_center: str | None) -> dict[str, Any]:
+    """What a request's placeholders are filled with; the summary and subject, which every event
+    has, stand in as present ("-") until ``render`` puts the real ones in."""
+    return {
+        **{name: fact_text(value) for name, value in facts.items()},
+        "summary": "-",
+        "subject": "-",
+        "cost_center": cost_center or "",
+        "order_quantity": order_quantity(facts),
+    }
 
 
 def order_quantity(facts: Mapping[str, object]) -> str:
