@@ -179,3 +179,18 @@ class Journey:
         finally:
             self.page.set_viewport_size(size)
         return path
+
+
+def click_for(page: Page, button: Locator, answer: Locator) -> None:
+    """Click ``button`` once Streamlit's run is over and wait for ``answer``. A click landing while
+    a run finishes can be dropped by the browser client: then click once more (only for clicks a
+    second time cannot change, such as a refused decision)."""
+    for attempt in range(2):
+        settle(page)
+        button.click()
+        try:
+            expect(answer).to_be_visible(timeout=STEP // 2)
+            return
+        except AssertionError:
+            if attempt == 1:
+                raise
